@@ -1,0 +1,75 @@
+// circa: sigmoid and tanh as the accelerator computes them: a lookup table (optionally linearly interpolated) or
+// piecewise-linear segments (C-LSTM style), bit-exact in fixed point.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/fixed.hpp"
+
+namespace circa {
+
+enum class ActFn { sigmoid, tanh };
+enum class ActMode { lut, pwl };
+
+struct ActivationSpec {
+  ActMode mode = ActMode::lut;
+  int lut_entries = 256;     // table covers [-range, +range) in lut_entries equal steps (+1 end entry)
+  double range = 8.0;
+  bool interpolate = true;
+  int pwl_segments = 20;     // equal-width segments over [-range, +range)
+  Rounding rounding = Rounding::half_even;
+};
+
+// One activation function for one input format and one output format.
+// Outside [-range, range) the output is the function's limit (sigmoid 0/1, tanh -1/+1), saturated to `out`.
+// range * 2^in.n must be an integer, so that the step (or segment) holding x_raw is found exactly:
+//   position = (x_raw + R) * steps / (2R), R = range * 2^in.n, idx = floor(position).
+//
+// LUT: table() holds lut_entries + 1 values in `out`, entry k = f(-range + k * 2 * range / lut_entries) rounded.
+//   Interpolated, y = round(T[idx] + (T[idx+1] - T[idx]) * frac), frac the exact fractional part of position,
+//   rounded once (for half_up the same as T[idx] + round(increment)); otherwise y = T[idx].
+// PWL: table() holds [slope0, intercept0, slope1, intercept1, ...], one chord per segment: the slope in Q2.16
+//   (18 bits, a DSP48 B-port operand) and the intercept at x = 0 in `out`; y = round(slope * x) + intercept,
+//   saturated to `out`.
+// Every rounding is the spec's (half_up ties go toward +infinity, also for negative values). Saturations of the
+// table values (e.g. 1.0 in a Q1.n output) happen once, at construction; eval does not count them.
+class Activation {
+public:
+  static constexpr int kSlopeFrac = 16;  // PWL slope format Q2.16
+  static constexpr int kSlopeBits = 18;
+
+  Activation(ActFn fn, const ActivationSpec& spec, QFormat in, QFormat out);
+
+  std::int32_t eval(std::int32_t x_raw) const;        // bit-exact, integer arithmetic only
+  void eval(const std::int32_t* x, std::int32_t* y, int n) const;
+  double eval_float(double x) const { return fn_ == ActFn::sigmoid ? 1.0 / (1.0 + std::exp(-x)) : std::tanh(x); }
+
+  // The table contents (LUT entries, or PWL slopes/intercepts), loadable at run time as NVDLA's LUTs are.
+  const std::vector<std::int32_t>& table() const { return table_; }
+  // Size must match and every value must fit its register (`out`, or Q2.16 for PWL slopes); throws
+  // std::invalid_argument otherwise.
+  void load_table(const std::vector<std::int32_t>& t);
+
+  ActFn fn() const { return fn_; }
+  QFormat in_format() const { return in_; }
+  QFormat out_format() const { return out_; }
+
+private:
+  ActFn fn_;
+  ActivationSpec spec_;
+  QFormat in_, out_;
+  std::vector<std::int32_t> table_;
+  // Integer geometry: position = (x_raw + r_raw_) * pos_mul_ / pos_den_ (the fraction steps / 2R in lowest
+  // terms); pos_shift_ = log2(pos_den_) when that is a power of two (the usual case), else -1.
+  std::int64_t r_raw_ = 0;
+  std::int64_t pos_mul_ = 1;
+  std::int64_t pos_den_ = 1;
+  int pos_shift_ = -1;
+  int slope_shift_ = 0;  // PWL: fractional bits of slope * x beyond out.n
+  std::int32_t lo_raw_ = 0, hi_raw_ = 0;  // outputs below and at/above the range
+};
+
+}  // namespace circa

@@ -1,0 +1,306 @@
+#include "core/circulant.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "core/error.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CIRCA_HAVE_X86 1
+#endif
+
+namespace circa {
+
+void FreqInput::resize(int q_, int bins_) {
+  q = q_;
+  bins = bins_;
+  const std::size_t n = static_cast<std::size_t>(q_) * bins_;
+  re.assign(n, 0);
+  im.assign(n, 0);
+  xa.assign(n, 0);
+  xb.assign(n, 0);
+}
+
+namespace {
+
+inline std::int32_t pack16(std::int32_t lo, std::int32_t hi) {
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint16_t>(lo)) |
+                                   (static_cast<std::uint32_t>(static_cast<std::uint16_t>(hi)) << 16));
+}
+
+int bits_for(std::int64_t magnitude) {  // bits of a signed type holding +-magnitude
+  int b = 1;
+  while (b < 63 && (std::int64_t{1} << (b - 1)) - 1 < magnitude) ++b;
+  return b;
+}
+
+}  // namespace
+
+FixedCirculant::FixedCirculant(const std::vector<const CirculantMatrix*>& parts, const Numerics& num,
+                               SatCounters& sat) {
+  if (parts.empty()) throw std::invalid_argument("FixedCirculant: no matrices");
+  p_ = parts[0]->p;
+  k_ = parts[0]->k;
+  q_ = 0;
+  for (const auto* m : parts) {
+    if (m->p != p_ || m->k != k_) throw std::invalid_argument("FixedCirculant: parts differ in p or k");
+    q_ += m->q;
+  }
+  bins_ = num_bins(k_);
+  chunks_ = (p_ + kRowChunk - 1) / kRowChunk;
+  w32_.assign(static_cast<std::size_t>(bins_) * chunks_ * q_ * kRowChunk * 2, 0);
+
+  RealFft<double> fft(k_);
+  std::vector<std::complex<double>> X(static_cast<std::size_t>(bins_));
+  std::vector<double> col(static_cast<std::size_t>(k_));
+  int j0 = 0;
+  for (const auto* m : parts) {
+    for (int i = 0; i < p_; ++i)
+      for (int j = 0; j < m->q; ++j) {
+        const float* w = m->w.data() + (static_cast<std::size_t>(i) * m->q + j) * k_;
+        for (int t = 0; t < k_; ++t) col[t] = w[t];
+        fft.forward(col.data(), X.data());
+        for (int b = 0; b < bins_; ++b) {
+          // Bins 0 and k/2 of a real block are real; drop the rounding residue of the double FFT.
+          const bool real_bin = (b == 0 || 2 * b == k_);
+          std::size_t at = index(b, i, j0 + j) * 2;
+          w32_[at] = quantize(X[b].real(), num.weight, num.rounding, SatKind::weight, sat);
+          w32_[at + 1] = real_bin ? 0 : quantize(X[b].imag(), num.weight, num.rounding, SatKind::weight, sat);
+        }
+      }
+    j0 += m->q;
+  }
+
+  // Exactness bounds. |S| <= sum_j (|re| + |im|) * Xmax per row and bin.
+  const std::int64_t xmax = num.act.max_raw();
+  std::int64_t worst = 0, pair_max = 1;
+  for (int b = 0; b < bins_; ++b)
+    for (int i = 0; i < p_; ++i) {
+      std::int64_t row = 0;
+      for (int j = 0; j < q_; ++j) {
+        std::size_t at = index(b, i, j) * 2;
+        std::int64_t pr = std::llabs(w32_[at]) + std::llabs(w32_[at + 1]);
+        pair_max = std::max(pair_max, pr);
+        row += pr;
+      }
+      worst = std::max(worst, row * xmax);
+    }
+  acc_bits_needed_ = bits_for(worst);
+  if (acc_bits_needed_ > num.acc_bits)
+    throw InputError("accumulator of " + std::to_string(num.acc_bits) + " bits could overflow: a " +
+                     std::to_string(p_ * k_) + "-row matrix needs " + std::to_string(acc_bits_needed_) + " bits");
+  int32_run_ = static_cast<int>(std::clamp<std::int64_t>(((std::int64_t{1} << 31) - 1) / (pair_max * xmax), 1, q_));
+
+  packed16_ = num.weight.bits() <= 16 && num.act.bits() <= 16;
+  if (packed16_) {
+    w16_.resize(w32_.size());
+    for (std::size_t n = 0; n < w32_.size(); ++n) w16_[n] = static_cast<std::int16_t>(w32_[n]);
+  }
+}
+
+std::int32_t FixedCirculant::w_re(int b, int i, int j) const { return w32_[index(b, i, j) * 2]; }
+std::int32_t FixedCirculant::w_im(int b, int i, int j) const { return w32_[index(b, i, j) * 2 + 1]; }
+
+void FixedCirculant::set_w(int b, int i, int j, std::int32_t re, std::int32_t im) {
+  std::size_t at = index(b, i, j) * 2;
+  w32_[at] = re;
+  w32_[at + 1] = im;
+  if (packed16_) {
+    w16_[at] = static_cast<std::int16_t>(re);
+    w16_[at + 1] = static_cast<std::int16_t>(im);
+  }
+}
+
+void FixedCirculant::mac_scalar(const FreqInput& x, int c0, int c1, std::int64_t* acc) const {
+  for (int b = 0; b < bins_; ++b)
+    for (int c = c0; c < c1; ++c) {
+      std::int64_t sre[kRowChunk] = {}, sim[kRowChunk] = {};
+      const std::int32_t* w = &w32_[index(b, c * kRowChunk, 0) * 2];
+      for (int j = 0; j < q_; ++j) {
+        const std::int64_t xr = x.re[static_cast<std::size_t>(b) * q_ + j];
+        const std::int64_t xi = x.im[static_cast<std::size_t>(b) * q_ + j];
+        const std::int32_t* wj = w + static_cast<std::size_t>(j) * kRowChunk * 2;
+        for (int r = 0; r < kRowChunk; ++r) {
+          const std::int64_t wr = wj[2 * r], wi = wj[2 * r + 1];
+          sre[r] += wr * xr - wi * xi;
+          sim[r] += wr * xi + wi * xr;
+        }
+      }
+      std::int64_t* are = acc + acc_index(b, chunks_, c * kRowChunk, 0);
+      std::int64_t* aim = acc + acc_index(b, chunks_, c * kRowChunk, 1);
+      for (int r = 0; r < kRowChunk; ++r) {
+        are[r] += sre[r];
+        aim[r] += sim[r];
+      }
+    }
+}
+
+#ifdef CIRCA_HAVE_X86
+namespace {
+
+// Eight output rows at a time: one 256-bit load holds their (re, im) int16 pairs for one input column, and
+// _mm256_madd_epi16 against a broadcast (re, -im) or (im, re) gives eight exact complex-product halves in int32
+// (symmetric saturation keeps every pair sum below 2^31). Runs of `run` columns are summed in int32, a bound the
+// weights' magnitudes prove, then widened into int64.
+__attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std::int32_t* xa,
+                                              const std::int32_t* xb, int bins, int chunks, int q, int run, int c0,
+                                              int c1, std::int64_t* acc) {
+  for (int b = 0; b < bins; ++b) {
+    const std::int32_t* xab = xa + static_cast<std::size_t>(b) * q;
+    const std::int32_t* xbb = xb + static_cast<std::size_t>(b) * q;
+    for (int c = c0; c < c1; ++c) {
+      const std::int16_t* w = w16 + (static_cast<std::size_t>(b) * chunks + c) * q * kRowChunk * 2;
+      __m256i re_lo = _mm256_setzero_si256(), re_hi = re_lo, im_lo = re_lo, im_hi = re_lo;
+      for (int j0 = 0; j0 < q; j0 += run) {
+        const int j1 = std::min(q, j0 + run);
+        __m256i sre = _mm256_setzero_si256(), sim = sre;
+        for (int j = j0; j < j1; ++j) {
+          const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + static_cast<std::size_t>(j) * 16));
+          sre = _mm256_add_epi32(sre, _mm256_madd_epi16(wv, _mm256_set1_epi32(xab[j])));
+          sim = _mm256_add_epi32(sim, _mm256_madd_epi16(wv, _mm256_set1_epi32(xbb[j])));
+        }
+        re_lo = _mm256_add_epi64(re_lo, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sre)));
+        re_hi = _mm256_add_epi64(re_hi, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sre, 1)));
+        im_lo = _mm256_add_epi64(im_lo, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sim)));
+        im_hi = _mm256_add_epi64(im_hi, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sim, 1)));
+      }
+      std::int64_t* are = acc + ((static_cast<std::size_t>(b) * chunks + c) * 2 + 0) * kRowChunk;
+      std::int64_t* aim = acc + ((static_cast<std::size_t>(b) * chunks + c) * 2 + 1) * kRowChunk;
+      __m256i* d = reinterpret_cast<__m256i*>(are);
+      _mm256_storeu_si256(d, _mm256_add_epi64(_mm256_loadu_si256(d), re_lo));
+      _mm256_storeu_si256(d + 1, _mm256_add_epi64(_mm256_loadu_si256(d + 1), re_hi));
+      d = reinterpret_cast<__m256i*>(aim);
+      _mm256_storeu_si256(d, _mm256_add_epi64(_mm256_loadu_si256(d), im_lo));
+      _mm256_storeu_si256(d + 1, _mm256_add_epi64(_mm256_loadu_si256(d + 1), im_hi));
+    }
+  }
+}
+
+bool cpu_has_avx2() {
+  static const bool has = [] {
+    if (const char* e = std::getenv("CIRCA_NO_AVX2"); e && *e && *e != '0') return false;
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return has;
+}
+
+}  // namespace
+#endif
+
+void FixedCirculant::mac(const FreqInput& x, int c0, int c1, std::int64_t* acc) const {
+#ifdef CIRCA_HAVE_X86
+  if (packed16_ && cpu_has_avx2()) {
+    mac_avx2(w16_.data(), x.xa.data(), x.xb.data(), bins_, chunks_, q_, int32_run_, c0, c1, acc);
+    return;
+  }
+#endif
+  mac_scalar(x, c0, c1, acc);
+}
+
+void fft_inputs(const std::vector<InputSegment>& segs, const FixedFft& fft, int bits, FreqInput& out,
+                SatCounters& sat) {
+  const int k = fft.k(), bins = num_bins(k);
+  int q = 0;
+  for (const auto& s : segs) q += (s.n + k - 1) / k;
+  if (out.q != q || out.bins != bins) out.resize(q, bins);
+  std::int32_t blk[64], re[33], im[33];
+  int j = 0;
+  for (const auto& s : segs) {
+    for (int base = 0; base < s.n; base += k, ++j) {
+      const int n = std::min(k, s.n - base);
+      for (int t = 0; t < n; ++t) blk[t] = s.x[base + t];
+      for (int t = n; t < k; ++t) blk[t] = 0;
+      fft.forward(blk, re, im, bits, sat);
+      for (int b = 0; b < bins; ++b) {
+        const std::size_t at = static_cast<std::size_t>(b) * q + j;
+        const std::int32_t vi = (b == 0 || 2 * b == k) ? 0 : im[b];
+        out.re[at] = re[b];
+        out.im[at] = vi;
+        out.xa[at] = pack16(re[b], -vi);
+        out.xb[at] = pack16(vi, re[b]);
+      }
+    }
+  }
+}
+
+void ifft_rows(const FixedCirculant& W, const std::int64_t* acc, int row0, int row1, const FixedFft& ifft,
+               const Numerics& num, std::int64_t* y, SatCounters& sat) {
+  const int k = W.k(), bins = W.bins(), chunks = W.chunks();
+  const int shift = num.weight.n - num.guard_bits;  // from act.n + weight.n to act.n + guard fractional bits
+  std::int64_t re[33], im[33];
+  for (int i = row0; i < row1; ++i) {
+    for (int b = 0; b < bins; ++b) {
+      re[b] = saturate(shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 0)], shift, num.rounding),
+                       num.ifft_bits, SatKind::accum, sat);
+      im[b] = saturate(shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 1)], shift, num.rounding),
+                       num.ifft_bits, SatKind::accum, sat);
+    }
+    ifft.inverse(re, im, y + static_cast<std::size_t>(i - row0) * k);
+  }
+}
+
+std::vector<std::int64_t> fixed_matvec(const FixedCirculant& W, const std::vector<InputSegment>& segs,
+                                       const Numerics& num, SatCounters& sat) {
+  FixedFft fft(W.k(), num.tw_frac(), num.rounding);
+  FreqInput X;
+  fft_inputs(segs, fft, num.act.bits(), X, sat);
+  if (X.q != W.q()) throw std::invalid_argument("fixed_matvec: input blocks do not match the matrix");
+  std::vector<std::int64_t> acc(W.acc_size(), 0);
+  W.mac(X, 0, W.chunks(), acc.data());
+  std::vector<std::int64_t> y(static_cast<std::size_t>(W.p()) * W.k());
+  ifft_rows(W, acc.data(), 0, W.p(), fft, num, y.data(), sat);
+  return y;
+}
+
+FloatCirculant::FloatCirculant(const std::vector<const CirculantMatrix*>& parts) : fft_(parts.at(0)->k) {
+  p_ = parts[0]->p;
+  k_ = parts[0]->k;
+  q_ = 0;
+  for (const auto* m : parts) {
+    if (m->p != p_ || m->k != k_) throw std::invalid_argument("FloatCirculant: parts differ in p or k");
+    q_ += m->q;
+  }
+  bins_ = num_bins(k_);
+  w_.assign(static_cast<std::size_t>(bins_) * p_ * q_, {});
+  std::vector<double> col(static_cast<std::size_t>(k_));
+  std::vector<std::complex<double>> X(static_cast<std::size_t>(bins_));
+  int j0 = 0;
+  for (const auto* m : parts) {
+    for (int i = 0; i < p_; ++i)
+      for (int j = 0; j < m->q; ++j) {
+        const float* w = m->w.data() + (static_cast<std::size_t>(i) * m->q + j) * k_;
+        for (int t = 0; t < k_; ++t) col[t] = w[t];
+        fft_.forward(col.data(), X.data());
+        for (int b = 0; b < bins_; ++b) w_[(static_cast<std::size_t>(b) * p_ + i) * q_ + j0 + j] = X[b];
+      }
+    j0 += m->q;
+  }
+}
+
+void FloatCirculant::matvec(const std::vector<std::pair<const double*, int>>& segs, double* y) const {
+  std::vector<std::complex<double>> X(static_cast<std::size_t>(bins_) * q_);
+  std::vector<double> blk(static_cast<std::size_t>(k_));
+  std::vector<std::complex<double>> B(static_cast<std::size_t>(bins_));
+  int j = 0;
+  for (const auto& [x, n] : segs)
+    for (int base = 0; base < n; base += k_, ++j) {
+      for (int t = 0; t < k_; ++t) blk[t] = base + t < n ? x[base + t] : 0.0;
+      fft_.forward(blk.data(), B.data());
+      for (int b = 0; b < bins_; ++b) X[static_cast<std::size_t>(b) * q_ + j] = B[b];
+    }
+  if (j != q_) throw std::invalid_argument("FloatCirculant: input blocks do not match the matrix");
+  for (int i = 0; i < p_; ++i) {
+    for (int b = 0; b < bins_; ++b) {
+      std::complex<double> s = 0;
+      const std::complex<double>* w = &w_[(static_cast<std::size_t>(b) * p_ + i) * q_];
+      const std::complex<double>* xb = &X[static_cast<std::size_t>(b) * q_];
+      for (int jj = 0; jj < q_; ++jj) s += w[jj] * xb[jj];
+      B[b] = s;
+    }
+    fft_.inverse(B.data(), y + static_cast<std::size_t>(i) * k_);
+  }
+}
+
+}  // namespace circa

@@ -1,0 +1,121 @@
+// circa: block-circulant matrix-vector products by frequency-domain accumulation (C-LSTM):
+//   y_i = IFFT( sum_j FFT(w_ij) o FFT(x_j) )   -- one FFT per input block, one IFFT per output block row.
+//
+// Fixed point (see core/fft.hpp for where the 1/k goes):
+//   X_j = forward(x_j)            = FFT(x_j)/k in the activation format (16 bits by default)
+//   W_ij = FFT(w_ij)              computed offline in double, rounded once to the weight format
+//   S_i(b) = sum_j W_ij(b) X_j(b) exact integer sums (int64 on the host; the accumulator-width bound is checked)
+//   y_i = inverse(S_i rounded to act.n + guard fractional bits), unscaled, so y_i = W x at act.n + guard bits.
+//
+// Host layout: bin-major. For every bin b, output rows are grouped 8 at a time ("row chunks", padded with zero
+// rows), and inside a chunk the weights run over input block columns j with the 8 rows' (re, im) pairs adjacent:
+//   w[((b * chunks + c) * q + j) * 8 + r] = (re, im) of W_{8c+r, j}(b)
+// so one chunk's dot products over j stream through memory once and stay in registers.
+#pragma once
+
+#include <complex>
+#include <cstdint>
+#include <vector>
+
+#include "core/fft.hpp"
+#include "core/fixed.hpp"
+#include "core/model.hpp"
+#include "core/numerics.hpp"
+
+namespace circa {
+
+constexpr int kRowChunk = 8;
+
+// The FFT-domain input of one matvec: for every bin b and input block column j the complex value X_j(b), stored
+// both as int32 (re, im) and, when it fits 16 bits, packed for the pairwise-multiply kernel:
+//   xa = (re, -im) and xb = (im, re) as two int16 halves of an int32.
+struct FreqInput {
+  int q = 0, bins = 0;
+  std::vector<std::int32_t> re, im;  // [b][j]
+  std::vector<std::int32_t> xa, xb;  // [b][j], packed int16 pairs
+  void resize(int q_, int bins_);
+};
+
+// One block-circulant matrix, or several side by side (the LSTMP's [W_x | W_r] when both use the same k), in
+// FFT-domain fixed point.
+class FixedCirculant {
+public:
+  FixedCirculant() = default;
+  // All parts must have the same p and k; their block columns are concatenated in order.
+  FixedCirculant(const std::vector<const CirculantMatrix*>& parts, const Numerics& num, SatCounters& sat);
+
+  int p() const { return p_; }
+  int q() const { return q_; }
+  int k() const { return k_; }
+  int bins() const { return bins_; }
+  int chunks() const { return chunks_; }
+  bool packed16() const { return packed16_; }
+  std::size_t acc_size() const { return static_cast<std::size_t>(bins_) * chunks_ * 2 * kRowChunk; }
+  static std::size_t acc_index(int b, int chunks, int i, int part) {
+    return ((static_cast<std::size_t>(b) * chunks + i / kRowChunk) * 2 + part) * kRowChunk + i % kRowChunk;
+  }
+  // Columns that may be summed in int32 before widening, from the weights' actual magnitudes (>= 1).
+  int int32_run() const { return int32_run_; }
+  // Upper bound of |S_i(b)| in bits (sign included), checked against the accumulator width at construction.
+  int acc_bits_needed() const { return acc_bits_needed_; }
+
+  // S for row chunks [c0, c1), added into acc[((b * chunks + c) * 2 + {0 re, 1 im}) * 8 + r] (acc_size()
+  // entries). Exact.
+  void mac(const FreqInput& x, int c0, int c1, std::int64_t* acc) const;
+  // The same through the portable scalar path (reference for the vector kernel's tests).
+  void mac_scalar(const FreqInput& x, int c0, int c1, std::int64_t* acc) const;
+
+  // Raw weight (re, im) of output block row i, column j, bin b.
+  std::int32_t w_re(int b, int i, int j) const;
+  std::int32_t w_im(int b, int i, int j) const;
+  // Overwrites one weight (a test hook and the VP's corrupt-a-word experiments).
+  void set_w(int b, int i, int j, std::int32_t re, std::int32_t im);
+
+private:
+  std::size_t index(int b, int i, int j) const {
+    return ((static_cast<std::size_t>(b) * chunks_ + i / kRowChunk) * q_ + j) * kRowChunk + i % kRowChunk;
+  }
+  int p_ = 0, q_ = 0, k_ = 1, bins_ = 1, chunks_ = 0;
+  bool packed16_ = false;
+  int int32_run_ = 1, acc_bits_needed_ = 0;
+  std::vector<std::int32_t> w32_;  // pairs: [index * 2 + {re, im}]
+  std::vector<std::int16_t> w16_;  // the same when every value fits 16 bits
+};
+
+// Forward FFTs of the input segments (each zero-padded to its own multiple of k) into `out`: the columns of
+// segment s follow those of segment s-1. Values are raw in a `bits`-wide format.
+struct InputSegment {
+  const std::int32_t* x;
+  int n;  // logical length
+};
+void fft_inputs(const std::vector<InputSegment>& segs, const FixedFft& fft, int bits, FreqInput& out,
+                SatCounters& sat);
+
+// IFFT of the sums of rows [row0, row1) (block rows) into y (row-major: block row i -> y[(i - row0) * k .. +k)),
+// at act.n + guard fractional bits. `acc` as filled by mac().
+void ifft_rows(const FixedCirculant& W, const std::int64_t* acc, int row0, int row1, const FixedFft& ifft,
+               const Numerics& num, std::int64_t* y, SatCounters& sat);
+
+// Convenience for tests and small callers: y = W x for logical input segments, output p*k values at
+// act.n + guard fractional bits.
+std::vector<std::int64_t> fixed_matvec(const FixedCirculant& W, const std::vector<InputSegment>& segs,
+                                       const Numerics& num, SatCounters& sat);
+
+// Floating point (double) reference path with the same structure: FFT(w) precomputed, frequency accumulation,
+// one inverse per output block.
+class FloatCirculant {
+public:
+  FloatCirculant() = default;
+  explicit FloatCirculant(const std::vector<const CirculantMatrix*>& parts);
+  int p() const { return p_; }
+  int k() const { return k_; }
+  // y (p*k) = W [x_0 | x_1 | ...], each segment zero-padded to a multiple of k.
+  void matvec(const std::vector<std::pair<const double*, int>>& segs, double* y) const;
+
+private:
+  int p_ = 0, q_ = 0, k_ = 1, bins_ = 1;
+  std::vector<std::complex<double>> w_;  // [b][i][j]
+  RealFft<double> fft_{1};
+};
+
+}  // namespace circa

@@ -1,0 +1,62 @@
+#include "platform/cli.hpp"
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <systemc>
+
+#include "core/error.hpp"
+
+namespace circa {
+
+namespace {
+
+const char* kUsage =
+    "usage: circa <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run                 run inference (default: the bundled model and utterances)\n"
+    "  model info F        dims, block sizes, parameters and storage of a model\n"
+    "  model synth ...     write a deterministic random model (see circa model synth --help)\n"
+    "  features info F     utterances, frames and dims of a feature file (.ark, .scp, .npy or a folder)\n"
+    "  version             print circa's and SystemC's versions\n"
+    "\n"
+    "Run 'circa <command> --help' for the options of a command.\n";
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  Args args(argv + 1, argv + argc);
+  try {
+    if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+      std::cout << kUsage;
+      return args.empty() ? 2 : 0;
+    }
+    const std::string cmd = args[0];
+    Args rest(args.begin() + 1, args.end());
+    if (cmd == "run") return cmd_run(rest);
+    if (cmd == "model") return cmd_model(rest);
+    if (cmd == "features") return cmd_features(rest);
+    if (cmd == "version" || cmd == "--version") {
+      std::cout << "circa " << CIRCA_VERSION << " (SystemC " << sc_core::sc_release() << ")\n";
+      return 0;
+    }
+    throw UsageError("unknown command '" + cmd + "' (try circa --help)");
+  } catch (const UsageError& e) {
+    std::cerr << "circa: " << e.what() << "\n";
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "circa: " << e.what() << "\n";
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << "circa: " << e.what() << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "circa: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "circa: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace circa

@@ -1,0 +1,23 @@
+// circa: the command-line front end. Exit codes: 0 success, 2 bad input or usage, 1 internal error.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace circa {
+
+using Args = std::vector<std::string>;
+
+int cli_main(int argc, char** argv);
+
+int cmd_model(const Args& args);
+int cmd_features(const Args& args);
+int cmd_run(const Args& args);
+
+// Thrown for usage errors (unknown option, missing argument); exit code 2 like InputError.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace circa

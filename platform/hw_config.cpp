@@ -1,0 +1,160 @@
+#include "platform/hw_config.hpp"
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace circa {
+
+QFormat parse_qformat(const std::string& text, const std::string& where) {
+  static const std::regex re(R"(Q([0-9]{1,2})\.([0-9]{1,2}))");
+  std::smatch mt;
+  if (!std::regex_match(text, mt, re))
+    throw InputError(where + ": '" + text + "' is not a Q format (expected Qm.n, e.g. Q8.8; m counts the sign bit)");
+  QFormat q{std::stoi(mt[1]), std::stoi(mt[2])};
+  if (q.m < 1 || q.bits() < 8 || q.bits() > 18)
+    throw InputError(where + ": " + text + " has " + std::to_string(q.bits()) +
+                     " bits; circa supports 8 to 18 bits with m >= 1");
+  return q;
+}
+
+namespace {
+
+// String-typed staging for the keys that need parsing beyond what program_options does.
+struct Raw {
+  std::string weight_q = "Q8.8", activation_q = "Q8.8", cell_q = "Q8.8";
+};
+
+po::options_description make_options(HwConfig& c, Raw& r) {
+  po::options_description d("Hardware configuration (INI keys; also --section.key=value)");
+  // clang-format off
+  d.add_options()
+    ("numerics.weight", po::value(&r.weight_q)->default_value(r.weight_q), "Q format of FFT-domain weights")
+    ("numerics.activation", po::value(&r.activation_q)->default_value(r.activation_q), "Q format of activations (x, gates, m, r)")
+    ("numerics.cell", po::value(&r.cell_q)->default_value(r.cell_q), "Q format of the cell state")
+    ("numerics.accumulator_bits", po::value(&c.accumulator_bits)->default_value(c.accumulator_bits), "accumulator width in bits (32..64)")
+    ("numerics.rounding", po::value(&c.rounding)->default_value(c.rounding), "half_even | half_up")
+    ("activation.mode", po::value(&c.act_mode)->default_value(c.act_mode), "lut | pwl")
+    ("activation.lut_entries", po::value(&c.lut_entries)->default_value(c.lut_entries), "LUT entries (16..65536)")
+    ("activation.lut_range", po::value(&c.lut_range)->default_value(c.lut_range), "LUT input range +-R")
+    ("activation.interpolate", po::value(&c.lut_interpolate)->default_value(c.lut_interpolate), "linear interpolation between LUT entries")
+    ("activation.pwl_segments", po::value(&c.pwl_segments)->default_value(c.pwl_segments), "piecewise-linear segments (4..256)")
+    ("clock.mhz", po::value(&c.clock_mhz)->default_value(c.clock_mhz), "accelerator clock in MHz");
+  // clang-format on
+  return d;
+}
+
+void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string>& where) {
+  auto at = [&](const std::string& key) {
+    auto it = where.find(key);
+    return it != where.end() ? it->second : std::string("option --") + key;
+  };
+  c.weight_q = parse_qformat(r.weight_q, at("numerics.weight"));
+  c.activation_q = parse_qformat(r.activation_q, at("numerics.activation"));
+  c.cell_q = parse_qformat(r.cell_q, at("numerics.cell"));
+  auto bad = [&](const std::string& key, const std::string& what) {
+    const std::string pos = at(key);
+    throw InputError(pos.rfind("option", 0) == 0 ? pos + ": " + what : pos + ": " + key + ": " + what);
+  };
+  auto got = [](const auto& v) {
+    std::ostringstream s;
+    s << v;
+    return ", got '" + s.str() + "'";
+  };
+  if (c.accumulator_bits < 32 || c.accumulator_bits > 64)
+    bad("numerics.accumulator_bits", "must be 32..64" + got(c.accumulator_bits));
+  if (c.rounding != "half_even" && c.rounding != "half_up")
+    bad("numerics.rounding", "must be half_even or half_up" + got(c.rounding));
+  if (c.act_mode != "lut" && c.act_mode != "pwl") bad("activation.mode", "must be lut or pwl" + got(c.act_mode));
+  if (c.lut_entries < 16 || c.lut_entries > 65536)
+    bad("activation.lut_entries", "must be 16..65536" + got(c.lut_entries));
+  if (!(c.lut_range > 0.0 && c.lut_range <= 64.0)) bad("activation.lut_range", "must be in (0, 64]" + got(c.lut_range));
+  if (c.pwl_segments < 4 || c.pwl_segments > 256) bad("activation.pwl_segments", "must be 4..256" + got(c.pwl_segments));
+  if (!(c.clock_mhz > 0.0 && c.clock_mhz <= 10000.0)) bad("clock.mhz", "must be in (0, 10000]" + got(c.clock_mhz));
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+po::options_description hw_options_help() {
+  // The bound storage only lives for the help text; load_hw_config binds its own.
+  static HwConfig cfg;
+  static Raw raw;
+  return make_options(cfg, raw);
+}
+
+HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::string>& cli_overrides) {
+  HwConfig c;
+  Raw r;
+  c.source = ini_path;
+  po::options_description desc = make_options(c, r);
+
+  // Scan the INI ourselves first: program_options reports neither line numbers nor duplicate keys.
+  std::string text = read_file(ini_path);
+  std::map<std::string, std::string> where;
+  {
+    std::istringstream in(text);
+    std::string line, section;
+    for (int n = 1; std::getline(in, line); ++n) {
+      std::string t = trim(line);
+      if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+      std::string pos = ini_path + ": line " + std::to_string(n);
+      if (t[0] == '[') {
+        if (t.back() != ']' || t.size() < 3) throw InputError(pos + ": malformed section header '" + t + "'");
+        section = trim(t.substr(1, t.size() - 2));
+        continue;
+      }
+      auto eq = t.find('=');
+      if (eq == std::string::npos) throw InputError(pos + ": expected 'key = value', got '" + t + "'");
+      std::string key = trim(t.substr(0, eq));
+      std::string full = section.empty() ? key : section + "." + key;
+      if (key.empty()) throw InputError(pos + ": empty key");
+      if (!desc.find_nothrow(full, false)) throw InputError(pos + ": unknown key '" + full + "'");
+      if (where.count(full)) throw InputError(pos + ": duplicate key '" + full + "' (first at " + where[full] + ")");
+      where[full] = pos;
+    }
+  }
+
+  po::variables_map vm;
+  std::string failing;
+  try {
+    // Command-line overrides first: program_options keeps the first value stored for a key.
+    if (!cli_overrides.empty()) {
+      std::vector<std::string> args;
+      for (const auto& o : cli_overrides) args.push_back("--" + o);
+      failing = "command line";
+      po::store(po::command_line_parser(args).options(desc).run(), vm);
+      // Values given on the command line are reported as options, not as lines of the file.
+      for (const auto& o : cli_overrides) {
+        std::string key = o.substr(0, o.find('='));
+        where[key] = "option --" + key;
+      }
+    }
+    failing = ini_path;
+    std::istringstream in(text);
+    po::store(po::parse_config_file(in, desc, false), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    // Name the line when the message names a key we located.
+    for (const auto& [key, pos] : where)
+      if (std::string(e.what()).find(key) != std::string::npos && failing == ini_path)
+        throw InputError(pos + ": " + e.what());
+    throw InputError(failing + ": " + e.what());
+  }
+  validate(c, r, where);
+  return c;
+}
+
+}  // namespace circa

@@ -1,0 +1,195 @@
+// The circa CLI as a user meets it: exit codes (0 ok, 2 bad input/usage, 1 internal), one-line errors naming the
+// file and position, nothing partial written, the embedded default found from anywhere.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tests/platform/cli_runner.hpp"
+
+namespace fs = std::filesystem;
+using circa_test::fresh_dir;
+using circa_test::run_circa;
+
+namespace {
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+// A bad-input failure: exit 2, exactly one line on stderr, which names `needle`.
+void expect_input_error(const circa_test::CliResult& r, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
+}
+
+const std::string kDefaultModel = std::string(CIRCA_SOURCE_DIR) + "/models/default.safetensors";
+
+}  // namespace
+
+TEST(Cli, NoArgumentsPrintsUsageAndExits2) {
+  auto r = run_circa({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("usage: circa"), std::string::npos);
+}
+
+TEST(Cli, UnknownCommandIsAUsageError) { expect_input_error(run_circa({"frobnicate"}), "frobnicate"); }
+
+TEST(Cli, VersionNamesSystemC) {
+  auto r = run_circa({"version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("SystemC 2.3"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");  // no banner
+}
+
+TEST(CliModel, InfoOnTheDefaultModel) {
+  auto r = run_circa({"model", "info", kDefaultModel});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("arch:        lstmp, 2 layers"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("input 153, cell 128, projection 64, classes 39"), std::string::npos) << r.out;
+  // Layer 0: w_x is 4*128 = 512 rows over 153 inputs, ceil(153/8) = 20 block columns of k = 8.
+  EXPECT_NE(r.out.find("w_x 512x153 as 64x20 blocks, k=8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("weights at:  12 bits"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(CliModel, InfoRejectsMissingAndGarbageFiles) {
+  std::string d = fresh_dir("info_bad");
+  expect_input_error(run_circa({"model", "info", d + "/absent.safetensors"}), d + "/absent.safetensors");
+  std::ofstream(d + "/garbage.safetensors") << "this is not a model";
+  expect_input_error(run_circa({"model", "info", d + "/garbage.safetensors"}), d + "/garbage.safetensors");
+  expect_input_error(run_circa({"model", "info"}), "model");
+  expect_input_error(run_circa({"model", "explain"}), "explain");
+}
+
+TEST(CliModel, SynthIsDeterministicAndSeedSensitive) {
+  std::string d = fresh_dir("synth");
+  std::vector<std::string> base = {"model", "synth", "--input-dim", "40", "--cell-dim", "32", "--proj-dim", "16",
+                                   "--layers", "2", "--block", "8,4", "--classes", "39"};
+  auto a = base, b = base, c = base;
+  a.insert(a.end(), {"--seed", "7", "-o", d + "/a.safetensors"});
+  b.insert(b.end(), {"--seed", "7", "-o", d + "/b.safetensors"});
+  c.insert(c.end(), {"--seed", "8", "-o", d + "/c.safetensors"});
+  ASSERT_EQ(run_circa(a).exit_code, 0);
+  ASSERT_EQ(run_circa(b).exit_code, 0);
+  ASSERT_EQ(run_circa(c).exit_code, 0);
+  EXPECT_EQ(slurp(d + "/a.safetensors"), slurp(d + "/b.safetensors"));
+  EXPECT_NE(slurp(d + "/a.safetensors"), slurp(d + "/c.safetensors"));
+  auto info = run_circa({"model", "info", d + "/a.safetensors"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  // Per-layer blocks: layer 0 k = 8, layer 1 k = 4 (layer 1's input is the 16-wide projection: 4 blocks of 4).
+  EXPECT_NE(info.out.find("w_x 128x40 as 16x5 blocks, k=8"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("w_x 128x16 as 32x4 blocks, k=4"), std::string::npos) << info.out;
+}
+
+TEST(CliModel, SynthGru) {
+  std::string d = fresh_dir("synth_gru");
+  auto r = run_circa({"model", "synth", "--arch", "gru", "--input-dim", "20", "--cell-dim", "16", "--block", "4",
+                      "-o", d + "/g.safetensors"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto info = run_circa({"model", "info", d + "/g.safetensors"});
+  EXPECT_NE(info.out.find("arch:        gru, 1 layer"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("hidden 16, projection 0 (none)"), std::string::npos) << info.out;
+}
+
+TEST(CliModel, SynthRejectsBadValuesAndWritesNothing) {
+  std::string d = fresh_dir("synth_bad");
+  std::string out = d + "/m.safetensors";
+  expect_input_error(run_circa({"model", "synth", "--block", "3", "-o", out}), "3");
+  expect_input_error(run_circa({"model", "synth", "--block", "8,x", "-o", out}), "--block");
+  expect_input_error(run_circa({"model", "synth", "--arch", "rnn", "-o", out}), "rnn");
+  expect_input_error(run_circa({"model", "synth", "--cell-dim", "12", "--block", "8", "-o", out}), "12");
+  expect_input_error(run_circa({"model", "synth", "--cell-dim", "abc", "-o", out}), "cell-dim");
+  expect_input_error(run_circa({"model", "synth", "--bogus", "-o", out}), "bogus");
+  expect_input_error(run_circa({"model", "synth"}), "output");
+  expect_input_error(run_circa({"model", "synth", "-o", d + "/no/such/dir/m.safetensors"}), "no/such/dir");
+  EXPECT_TRUE(fs::is_empty(d));  // no partial or temporary file left behind
+}
+
+TEST(CliFeatures, InfoOnTheBundledUtterances) {
+  auto r = run_circa({"features", "info", std::string(CIRCA_SOURCE_DIR) + "/data/test.scp"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("dims:        153"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("utterances:  "), std::string::npos) << r.out;
+}
+
+TEST(CliFeatures, InfoRejectsBadFiles) {
+  std::string d = fresh_dir("feat_bad");
+  expect_input_error(run_circa({"features", "info", d + "/none.ark"}), d + "/none.ark");
+  std::ofstream(d + "/junk.ark", std::ios::binary) << "utt1 \0BFM \4";
+  expect_input_error(run_circa({"features", "info", d + "/junk.ark"}), d + "/junk.ark");
+}
+
+TEST(CliFeatures, SynthWritesArkAndScpDeterministically) {
+  std::string d = fresh_dir("feat_synth");
+  auto r1 = run_circa({"features", "synth", "--utts", "3", "--frames", "5", "--dim", "7", "--seed", "2", "-o",
+                       d + "/a.ark"});
+  ASSERT_EQ(r1.exit_code, 0) << r1.err;
+  auto r2 = run_circa({"features", "synth", "--utts", "3", "--frames", "5", "--dim", "7", "--seed", "2", "-o",
+                       d + "/b.ark"});
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
+  EXPECT_EQ(slurp(d + "/a.ark"), slurp(d + "/b.ark"));
+  ASSERT_TRUE(fs::exists(d + "/a.scp"));
+  auto info = run_circa({"features", "info", d + "/a.scp"});
+  EXPECT_NE(info.out.find("utterances:  3"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("frames:      15"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("dims:        7"), std::string::npos) << info.out;
+}
+
+// --- circa run: every option validated before any work -------------------------------------------------------
+
+TEST(CliRun, RejectsBadOptionValues) {
+  std::string d = fresh_dir("run_bad");
+  expect_input_error(run_circa({"run", "--precision", "double"}), "double");
+  expect_input_error(run_circa({"run", "--precision", "float"}), "--functional");
+  expect_input_error(run_circa({"run", "--model", d + "/none.safetensors"}), d + "/none.safetensors");
+  expect_input_error(run_circa({"run", "--features", d + "/none.scp"}), d + "/none.scp");
+  expect_input_error(run_circa({"run", "--config", d + "/none.ini"}), d + "/none.ini");
+  expect_input_error(run_circa({"run", "--out", d + "/missing/out.ark"}), "missing");
+  expect_input_error(run_circa({"run", "--out", d + "/o", "--out-format", "csv"}), "csv");
+  expect_input_error(run_circa({"run", "--quux"}), "quux");
+  expect_input_error(run_circa({"run", "--numerics.rounding=sideways"}), "sideways");
+  expect_input_error(run_circa({"run", "--numerics.weight", "Q20.20"}), "Q20.20");
+  expect_input_error(run_circa({"run", "--nosuch.key=1"}), "nosuch.key");
+  EXPECT_TRUE(fs::is_empty(d));
+}
+
+TEST(CliRun, ConfigErrorsNameTheLine) {
+  std::string d = fresh_dir("run_ini");
+  std::ofstream(d + "/a.ini") << "[numerics]\nrounding = half_up\nbits_of_magic = 3\n";
+  expect_input_error(run_circa({"run", "--config", d + "/a.ini"}), d + "/a.ini: line 3");
+  std::ofstream(d + "/b.ini") << "[numerics\n";
+  expect_input_error(run_circa({"run", "--config", d + "/b.ini"}), d + "/b.ini: line 1");
+  std::ofstream(d + "/c.ini") << "[numerics]\nrounding = half_up\nrounding = half_even\n";
+  expect_input_error(run_circa({"run", "--config", d + "/c.ini"}), d + "/c.ini: line 3");
+  std::ofstream(d + "/e.ini") << "[activation]\nlut_entries = many\n";
+  expect_input_error(run_circa({"run", "--config", d + "/e.ini"}), d + "/e.ini: line 2");
+  std::ofstream(d + "/f.ini") << "[numerics]\nweight = Q1.30\n";
+  expect_input_error(run_circa({"run", "--config", d + "/f.ini"}), d + "/f.ini: line 2");
+}
+
+TEST(CliRun, FeatureDimensionMustMatchTheModel) {
+  std::string d = fresh_dir("run_dim");
+  ASSERT_EQ(run_circa({"features", "synth", "--utts", "2", "--frames", "4", "--dim", "10", "-o", d + "/f.ark"})
+                .exit_code,
+            0);
+  expect_input_error(run_circa({"run", "--features", d + "/f.scp"}), "153");
+}
+
+TEST(CliRun, FindsTheEmbeddedDefaultFromAnotherFolder) {
+  std::string d = fresh_dir("elsewhere");
+  auto r = run_circa({"features", "info", std::string(CIRCA_SOURCE_DIR) + "/data/test.scp"}, d);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // run with no model/features must locate models/default.safetensors from the executable's location.
+  auto run = run_circa({"run", "--help"}, d);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  auto bad = run_circa({"run", "--precision", "x"}, d);
+  EXPECT_EQ(bad.exit_code, 2);
+}
