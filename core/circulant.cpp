@@ -199,15 +199,16 @@ void FixedCirculant::mac(const FreqInput& x, int c0, int c1, std::int64_t* acc) 
   mac_scalar(x, c0, c1, acc);
 }
 
-void fft_inputs(const std::vector<InputSegment>& segs, const FixedFft& fft, int bits, FreqInput& out,
+void fft_inputs(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
                 SatCounters& sat) {
   const int k = fft.k(), bins = num_bins(k);
   int q = 0;
-  for (const auto& s : segs) q += (s.n + k - 1) / k;
+  for (std::size_t i = 0; i < nseg; ++i) q += (segs[i].n + k - 1) / k;
   if (out.q != q || out.bins != bins) out.resize(q, bins);
   std::int32_t blk[64], re[33], im[33];
   int j = 0;
-  for (const auto& s : segs) {
+  for (std::size_t si = 0; si < nseg; ++si) {
+    const InputSegment& s = segs[si];
     for (int base = 0; base < s.n; base += k, ++j) {
       const int n = std::min(k, s.n - base);
       for (int t = 0; t < n; ++t) blk[t] = s.x[base + t];
@@ -241,7 +242,7 @@ void ifft_rows(const FixedCirculant& W, const std::int64_t* acc, int row0, int r
   }
 }
 
-std::vector<std::int64_t> fixed_matvec(const FixedCirculant& W, const std::vector<InputSegment>& segs,
+std::vector<std::int64_t> fixed_matvec(const FixedCirculant& W, std::initializer_list<InputSegment> segs,
                                        const Numerics& num, SatCounters& sat) {
   FixedFft fft(W.k(), num.tw_frac(), num.rounding);
   FreqInput X;
@@ -279,10 +280,13 @@ FloatCirculant::FloatCirculant(const std::vector<const CirculantMatrix*>& parts)
   }
 }
 
-void FloatCirculant::matvec(const std::vector<std::pair<const double*, int>>& segs, double* y) const {
-  std::vector<std::complex<double>> X(static_cast<std::size_t>(bins_) * q_);
-  std::vector<double> blk(static_cast<std::size_t>(k_));
-  std::vector<std::complex<double>> B(static_cast<std::size_t>(bins_));
+void FloatCirculant::matvec(std::initializer_list<std::pair<const double*, int>> segs, double* y) const {
+  X_.resize(static_cast<std::size_t>(bins_) * q_);
+  blk_.resize(static_cast<std::size_t>(k_));
+  B_.resize(static_cast<std::size_t>(bins_));
+  auto& X = X_;
+  auto& blk = blk_;
+  auto& B = B_;
   int j = 0;
   for (const auto& [x, n] : segs)
     for (int base = 0; base < n; base += k_, ++j) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <complex>
+#include <initializer_list>
 #include <cstdint>
 #include <vector>
 
@@ -88,8 +89,12 @@ struct InputSegment {
   const std::int32_t* x;
   int n;  // logical length
 };
-void fft_inputs(const std::vector<InputSegment>& segs, const FixedFft& fft, int bits, FreqInput& out,
+void fft_inputs(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
                 SatCounters& sat);
+inline void fft_inputs(std::initializer_list<InputSegment> segs, const FixedFft& fft, int bits, FreqInput& out,
+                       SatCounters& sat) {
+  fft_inputs(segs.begin(), segs.size(), fft, bits, out, sat);
+}
 
 // IFFT of the sums of rows [row0, row1) (block rows) into y (row-major: block row i -> y[(i - row0) * k .. +k)),
 // at act.n + guard fractional bits. `acc` as filled by mac().
@@ -98,7 +103,7 @@ void ifft_rows(const FixedCirculant& W, const std::int64_t* acc, int row0, int r
 
 // Convenience for tests and small callers: y = W x for logical input segments, output p*k values at
 // act.n + guard fractional bits.
-std::vector<std::int64_t> fixed_matvec(const FixedCirculant& W, const std::vector<InputSegment>& segs,
+std::vector<std::int64_t> fixed_matvec(const FixedCirculant& W, std::initializer_list<InputSegment> segs,
                                        const Numerics& num, SatCounters& sat);
 
 // Floating point (double) reference path with the same structure: FFT(w) precomputed, frequency accumulation,
@@ -109,13 +114,16 @@ public:
   explicit FloatCirculant(const std::vector<const CirculantMatrix*>& parts);
   int p() const { return p_; }
   int k() const { return k_; }
-  // y (p*k) = W [x_0 | x_1 | ...], each segment zero-padded to a multiple of k.
-  void matvec(const std::vector<std::pair<const double*, int>>& segs, double* y) const;
+  // y (p*k) = W [x_0 | x_1 | ...], each segment zero-padded to a multiple of k. Uses member scratch: one caller
+  // at a time.
+  void matvec(std::initializer_list<std::pair<const double*, int>> segs, double* y) const;
 
 private:
   int p_ = 0, q_ = 0, k_ = 1, bins_ = 1;
   std::vector<std::complex<double>> w_;  // [b][i][j]
   RealFft<double> fft_{1};
+  mutable std::vector<std::complex<double>> X_, B_;
+  mutable std::vector<double> blk_;
 };
 
 }  // namespace circa

@@ -10,10 +10,10 @@
 // - So IFFT(W o FFT(x)) = inverse(W o forward(x)) exactly in real arithmetic: the 1/k is in the forward transform.
 // Twiddles are rounded once, at construction, to Q2.(tw_frac) (tw_frac = 14 for 16-bit datapaths):
 // w_j = nearbyint(cos(2 pi j / k) 2^tw_frac) + i nearbyint(-sin(2 pi j / k) 2^tw_frac), evaluated in double under
-// the default round-to-nearest-even mode. So w_0 = 2^tw_frac and w_{k/4} = -i 2^tw_frac exactly, and no twiddle can
-// sit on a tie (that would need cos = +-1/2, i.e. k a multiple of 3). The butterflies on these two twiddles skip
-// the multiply (the inverse's t = b, and t = i b for the conjugate +i, with no rounding); that gives the same bits as
-// the general formula, since their products are exact.
+// the default round-to-nearest-even mode. So w_0 = 2^tw_frac and w_{k/4} = -i 2^tw_frac exactly, and no twiddle sits
+// on a tie: at these angles cos and sin are 0, +-1 or irrational (Niven's theorem). The butterflies on w_0 and
+// w_{k/4} skip the multiply (the inverse's t = b, and t = i b for the conjugate +i, with no rounding); that gives the
+// same bits as the general formula, since their products are exact.
 // Constructors throw std::invalid_argument for a k that valid_block_size() rejects, and FixedFft also for tw_frac
 // outside [1, 16]: 16 is the most that keeps the inverse's twiddle products below 2^63 for inputs below 2^40.
 #pragma once

@@ -59,14 +59,12 @@ struct SatCounters {
 };
 
 // v / 2^s rounded (s > 0), or v * 2^-s exactly (s <= 0). v must leave headroom for the left shift.
+// Branch-free: with v = q 2^s + rem, adding 2^(s-1) - 1 + t and flooring gives q + 1 exactly when rem > half, or
+// rem == half and t == 1; t = 1 rounds ties up (half-up), t = q & 1 rounds them to even.
 inline std::int64_t shift_round(std::int64_t v, int s, Rounding r) {
   if (s <= 0) return v * (std::int64_t{1} << -s);
-  const std::int64_t q = v >> s;  // floor (arithmetic shift)
-  const std::int64_t rem = v - q * (std::int64_t{1} << s);
-  const std::int64_t half = std::int64_t{1} << (s - 1);
-  if (rem > half) return q + 1;
-  if (rem < half) return q;
-  return (r == Rounding::half_up || (q & 1)) ? q + 1 : q;
+  const std::int64_t t = r == Rounding::half_up ? 1 : ((v >> s) & 1);
+  return (v + ((std::int64_t{1} << (s - 1)) - 1) + t) >> s;
 }
 
 // Clamps to the symmetric b-bit range, counting a saturation.

@@ -140,7 +140,7 @@ void FixedGolden::reset() {
 namespace {
 
 // y = W [segments], wide at act.n + guard.
-void matvec(const FixedCirculant& W, const FixedFft& fft, const std::vector<InputSegment>& segs, FreqInput& X,
+void matvec(const FixedCirculant& W, const FixedFft& fft, std::initializer_list<InputSegment> segs, FreqInput& X,
             std::vector<std::int64_t>& acc, std::int64_t* y, const Numerics& num, SatCounters& sat) {
   fft_inputs(segs, fft, num.act.bits(), X, sat);
   std::fill(acc.begin(), acc.end(), 0);

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/safetensors.hpp"
 
@@ -306,7 +307,11 @@ const std::vector<std::string>& timit39_phones() {
 }
 
 Model load_model(const std::string& path) {
-  const SafeTensors st = read_safetensors(path);
+  return parse_model(read_file(path), path);
+}
+
+Model parse_model(std::string bytes, const std::string& path) {
+  const SafeTensors st = parse_safetensors(std::move(bytes), path);
   Model m;
 
   // --- metadata ---

@@ -59,6 +59,8 @@ struct Model {
 // expected tensor set for the arch, every shape consistent with the dims, k in {1,2,4,8,16,32,64}, cell_dim and
 // proj_dim multiples of every k that touches them, all values finite. Throws InputError naming file and tensor.
 Model load_model(const std::string& path);
+// The same on a file already in memory; `name` is used in error messages.
+Model parse_model(std::string bytes, const std::string& name);
 
 // Checks the same invariants on an in-memory model (used by load_model and before save).
 void validate_model(const Model& m, const std::string& source);

@@ -3,7 +3,16 @@
 #include <filesystem>
 #include <iostream>
 
+#include <chrono>
+#include <cstdio>
+#include <unistd.h>
+
 #include "core/alignment.hpp"
+#include "core/atomic_file.hpp"
+#include "core/golden.hpp"
+#include "core/kaldi_io.hpp"
+#include "core/npy.hpp"
+#include "core/per.hpp"
 #include "core/error.hpp"
 #include "core/features.hpp"
 #include "core/model.hpp"
@@ -96,6 +105,33 @@ RunOptions parse_run_options(const Args& args, bool& help) {
 
 }  // namespace
 
+namespace {
+
+// Writes outputs atomically: an ark is one temporary file renamed at the end; a folder of .npy is filled through
+// temporaries renamed one by one once every utterance has been computed.
+void write_outputs(const RunOptions& o, const std::vector<Utterance>& outs) {
+  if (o.out.empty()) return;
+  if (o.out_format == "ark") {
+    write_ark(o.out, outs, ArkFormat::binary);
+    return;
+  }
+  std::error_code ec;
+  if (fs::exists(o.out, ec) && !fs::is_directory(o.out, ec))
+    throw InputError(o.out + ": exists and is not a folder (npy output writes one file per utterance)");
+  fs::create_directories(o.out, ec);
+  if (ec) throw InputError(o.out + ": cannot create folder: " + ec.message());
+  for (const auto& u : outs) write_npy((fs::path(o.out) / (u.key + ".npy")).string(), u.mat);
+}
+
+std::string key_safe(const std::string& key) {
+  for (char c : key)
+    if (c == '/' || c == '\\' || key == "." || key == "..")
+      throw InputError("utterance key '" + key + "' cannot name a file in an npy output folder");
+  return key;
+}
+
+}  // namespace
+
 int cmd_run(const Args& args) {
   bool help = false;
   RunOptions o = parse_run_options(args, help);
@@ -103,19 +139,80 @@ int cmd_run(const Args& args) {
 
   // Validate everything before computing anything, so a bad input costs no time and leaves no output.
   HwConfig hw = load_hw_config(o.config, o.hw_overrides);
+  Numerics num = numerics_of(hw);
   Model model = load_model(o.model);
   auto utts = load_features(o.features, static_cast<std::size_t>(model.input_dim));
   std::vector<Alignment> ali;
   if (!o.labels.empty()) ali = match_alignment(read_alignment(o.labels, model.phone_set), utts, o.labels);
+  if (o.out_format == "npy")
+    for (const auto& u : utts) key_safe(u.key);
+  int sil = -1;
+  for (std::size_t i = 0; i < model.phone_set.size(); ++i)
+    if (model.phone_set[i] == "sil") sil = static_cast<int>(i);
+
+  if (!o.functional) {
+    std::cerr << "circa run: the virtual platform is not built yet; use --functional for the golden model\n";
+    return 1;
+  }
+
+  std::unique_ptr<FixedGolden> fixed;
+  std::unique_ptr<FloatGolden> flt;
+  try {
+    if (o.precision == "fixed")
+      fixed = std::make_unique<FixedGolden>(model, num);
+    else
+      flt = std::make_unique<FloatGolden>(model);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(hw.source + ": " + e.what());
+  }
 
   std::size_t frames = 0;
   for (const auto& u : utts) frames += u.mat.rows;
-  std::cout << "model " << o.model << ": " << arch_name(model.arch) << ", " << model.layers.size() << " layer(s)\n"
-            << "features " << o.features << ": " << utts.size() << " utterance(s), " << frames << " frames\n"
-            << "config " << hw.source << ": weights " << hw.weight_q.str() << ", activations "
-            << hw.activation_q.str() << ", " << hw.clock_mhz << " MHz\n";
-  std::cerr << "circa run: inputs validated; inference is not implemented yet (Foundation II)\n";
-  return 1;
+  const bool tty = ::isatty(2) && utts.size() > 1;
+  std::vector<Utterance> outs(utts.size());
+  ErrorCounts err;
+  auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < utts.size(); ++i) {
+    outs[i].key = utts[i].key;
+    outs[i].mat = fixed ? fixed->run(utts[i].mat) : flt->run(utts[i].mat);
+    if (!ali.empty()) err += score_utterance(outs[i].mat, ali[i].phones, sil);
+    if (tty) std::fprintf(stderr, "\r[%zu/%zu] %s", i + 1, utts.size(), utts[i].key.c_str());
+  }
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_outputs(o, outs);
+
+  std::printf("circa run --functional (%s): %s\n", o.precision.c_str(), o.model.c_str());
+  std::printf("  %zu utterance(s), %zu frames from %s\n", utts.size(), frames, o.features.c_str());
+  if (fixed)
+    std::printf("  numerics: weights %s, activations %s, cell %s, %s, %d-bit accumulators, %s activations\n",
+                num.weight.str().c_str(), num.act.str().c_str(), num.cell.str().c_str(), rounding_name(num.rounding),
+                num.acc_bits, hw.act_mode.c_str());
+  std::printf("  host time: %.3f ms/frame (%.0f frames/s)\n", frames ? 1e3 * wall / frames : 0.0,
+              wall > 0 ? frames / wall : 0.0);
+  if (fixed) {
+    const SatCounters& sat = fixed->saturations();
+    std::printf("  saturations: %llu", static_cast<unsigned long long>(sat.total()));
+    if (sat.total()) {
+      std::printf(" (");
+      bool first = true;
+      for (int k = 0; k < static_cast<int>(SatKind::count_); ++k)
+        if (sat.n[k]) {
+          std::printf("%s%s %llu", first ? "" : ", ", sat_kind_name(static_cast<SatKind>(k)),
+                      static_cast<unsigned long long>(sat.n[k]));
+          first = false;
+        }
+      std::printf(")");
+    }
+    std::printf("\n");
+  }
+  if (!ali.empty()) {
+    std::printf("  frame error: %.2f%% (%llu of %llu frames)\n", err.frame_error_pct(),
+                static_cast<unsigned long long>(err.frame_errors), static_cast<unsigned long long>(err.frames));
+    std::printf("PER: %.2f%%\n", err.per_pct());
+  }
+  if (!o.out.empty()) std::printf("  wrote %s (%s)\n", o.out.c_str(), o.out_format.c_str());
+  return 0;
 }
 
 }  // namespace circa

@@ -28,7 +28,7 @@ namespace {
 
 // String-typed staging for the keys that need parsing beyond what program_options does.
 struct Raw {
-  std::string weight_q = "Q8.8", activation_q = "Q8.8", cell_q = "Q8.8";
+  std::string weight_q = "Q4.12", activation_q = "Q8.8", cell_q = "Q8.8";
 };
 
 po::options_description make_options(HwConfig& c, Raw& r) {
@@ -155,6 +155,22 @@ HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::stri
   }
   validate(c, r, where);
   return c;
+}
+
+Numerics numerics_of(const HwConfig& c) {
+  Numerics n;
+  n.weight = c.weight_q;
+  n.act = c.activation_q;
+  n.cell = c.cell_q;
+  n.acc_bits = c.accumulator_bits;
+  n.rounding = parse_rounding(c.rounding);
+  n.activation.mode = c.act_mode == "pwl" ? ActMode::pwl : ActMode::lut;
+  n.activation.lut_entries = c.lut_entries;
+  n.activation.range = c.lut_range;
+  n.activation.interpolate = c.lut_interpolate;
+  n.activation.pwl_segments = c.pwl_segments;
+  n.activation.rounding = n.rounding;
+  return n;
 }
 
 }  // namespace circa

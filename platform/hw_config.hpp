@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/fixed.hpp"
+#include "core/numerics.hpp"
 
 namespace circa {
 
@@ -17,7 +18,7 @@ struct HwConfig {
   std::string source;  // the INI file it came from
 
   // [numerics]
-  QFormat weight_q{8, 8};      // FFT-domain weights as stored on the accelerator
+  QFormat weight_q{4, 12};     // FFT-domain weights as stored on the accelerator
   QFormat activation_q{8, 8};  // inputs, gate outputs, m, r
   QFormat cell_q{8, 8};        // cell state c
   int accumulator_bits = 48;   // wide accumulator (DSP48-like); saturates only on write-back
@@ -40,5 +41,8 @@ boost::program_options::options_description hw_options_help();
 // Loads `ini_path`, then applies command-line overrides ("section.key=value", which win over the file). Validates
 // every value; errors name the file and line (or the option) and throw InputError.
 HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::string>& cli_overrides);
+
+// The datapath numerics a config describes (what core's golden model and the units compute with).
+Numerics numerics_of(const HwConfig& c);
 
 }  // namespace circa

@@ -59,7 +59,7 @@ struct FftwApi<double> {
 
 template <class T>
 class Fftw {
- public:
+public:
   using Api = FftwApi<T>;
   explicit Fftw(int k) : k_(k), r_(Api::alloc_real(k)), c_(Api::alloc_complex(k / 2 + 1)) {
     fwd_ = Api::r2c(k, r_, c_);
@@ -93,7 +93,7 @@ class Fftw {
     return x;
   }
 
- private:
+private:
   int k_;
   T* r_;
   typename Api::Complex* c_;
@@ -102,7 +102,7 @@ class Fftw {
 
 // Frees FFTW's internal planner state so the sanitizer build's leak check sees none.
 class FftwCleanup : public ::testing::Environment {
- public:
+public:
   void TearDown() override {
     fftwf_cleanup();
     fftw_cleanup();
@@ -228,10 +228,20 @@ TEST(Fft, RejectsInvalidBlockSizes) {
 
 // --- fixed point: a plain model of the specification --------------------------------------------------------------
 
-// Every butterfly uses the general twiddle formula and circa::shift_round, with no shortcut for the exact twiddles
-// and no templates, so FixedFft's fast kernels must match it bit for bit.
+// v / 2^s (s >= 1) rounded as fixed.hpp documents, written from the definition (floor, then compare the remainder
+// with one half) rather than calling circa::shift_round, so the model does not share the kernels' rounding code.
+std::int64_t reference_round(std::int64_t v, int s, Rounding r) {
+  const std::int64_t d = std::int64_t{1} << s;
+  const std::int64_t q = v >= 0 ? v / d : -((-v + d - 1) / d);  // floor
+  const std::int64_t rem2 = 2 * (v - q * d);                       // 2 * remainder, in [0, 2d)
+  if (rem2 != d) return rem2 > d ? q + 1 : q;
+  return r == Rounding::half_up || q % 2 != 0 ? q + 1 : q;
+}
+
+// Every butterfly uses the general twiddle formula, with no shortcut for the exact twiddles and no templates, so
+// FixedFft's fast kernels must match it bit for bit.
 class SpecFft {
- public:
+public:
   SpecFft(int k, int tw_frac, Rounding r) : k_(k), tw_(tw_frac), r_(r) {
     const double pi = std::acos(-1.0);
     for (int j = 0; j < k / 2; ++j) {
@@ -254,10 +264,10 @@ class SpecFft {
           const std::int64_t wi = wi_[static_cast<std::size_t>(j * (k_ / len))];
           const std::int64_t pr = wr * ar[q] - wi * ai[q], pi = wr * ai[q] + wi * ar[q];
           const std::int64_t a_r = ar[p] * one, a_i = ai[p] * one;
-          ar[p] = shift_round(a_r + pr, tw_ + 1, r_);
-          ai[p] = shift_round(a_i + pi, tw_ + 1, r_);
-          ar[q] = shift_round(a_r - pr, tw_ + 1, r_);
-          ai[q] = shift_round(a_i - pi, tw_ + 1, r_);
+          ar[p] = reference_round(a_r + pr, tw_ + 1, r_);
+          ai[p] = reference_round(a_i + pi, tw_ + 1, r_);
+          ar[q] = reference_round(a_r - pr, tw_ + 1, r_);
+          ai[q] = reference_round(a_i - pi, tw_ + 1, r_);
         }
     re.assign(ar.begin(), ar.begin() + k_ / 2 + 1);
     im.assign(ai.begin(), ai.begin() + k_ / 2 + 1);
@@ -284,8 +294,8 @@ class SpecFft {
           const auto p = static_cast<std::size_t>(g + j), q = p + static_cast<std::size_t>(len / 2);
           const std::int64_t wr = wr_[static_cast<std::size_t>(j * (k_ / len))];
           const std::int64_t wi = -wi_[static_cast<std::size_t>(j * (k_ / len))];  // conjugate
-          const std::int64_t tr = shift_round(wr * ar[q] - wi * ai[q], tw_, r_);
-          const std::int64_t ti = shift_round(wr * ai[q] + wi * ar[q], tw_, r_);
+          const std::int64_t tr = reference_round(wr * ar[q] - wi * ai[q], tw_, r_);
+          const std::int64_t ti = reference_round(wr * ai[q] + wi * ar[q], tw_, r_);
           const std::int64_t a_r = ar[p], a_i = ai[p];
           ar[p] = a_r + tr;
           ai[p] = a_i + ti;
@@ -295,7 +305,7 @@ class SpecFft {
     y = ar;
   }
 
- private:
+private:
   int bitrev(int i) const {
     int r = 0;
     for (int m = 1; m < k_; m <<= 1, i >>= 1) r = (r << 1) | (i & 1);

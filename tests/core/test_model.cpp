@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
 
@@ -686,8 +685,7 @@ TEST_F(ModelFile, EveryTruncationIsAnInputError) {
   const std::size_t header_end =
       8 + static_cast<std::size_t>(static_cast<unsigned char>(bytes[0]) | static_cast<unsigned char>(bytes[1]) << 8);
   for (std::size_t n = 0; n < bytes.size(); n += n < header_end + 16 ? 1 : 37) {
-    std::ofstream(path("cut.safetensors"), std::ios::binary | std::ios::trunc) << bytes.substr(0, n);
-    EXPECT_THROW(circa::load_model(path("cut.safetensors")), InputError) << "length " << n;
+    EXPECT_THROW(circa::parse_model(bytes.substr(0, n), "cut"), InputError) << "length " << n;
   }
 }
 
@@ -707,12 +705,11 @@ TEST_F(ModelFile, HeaderCorruptionsAreInputErrors) {
       if (bytes[i] == c) continue;
       std::string bad = bytes;
       bad[i] = c;
-      std::ofstream(path("bad.safetensors"), std::ios::binary | std::ios::trunc) << bad;  // no fsync: 4000 files
       try {
-        circa::load_model(path("bad.safetensors"));
+        circa::parse_model(bad, "bad.safetensors");
       } catch (const InputError& e) {
         ++rejected;
-        EXPECT_EQ(std::string(e.what()).rfind(path("bad.safetensors") + ": ", 0), 0u) << e.what();
+        EXPECT_EQ(std::string(e.what()).rfind("bad.safetensors: ", 0), 0u) << e.what();
       } catch (const std::exception& e) {
         ADD_FAILURE() << "byte " << i << " = '" << c << "': " << e.what();
       }
