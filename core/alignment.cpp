@@ -39,7 +39,11 @@ bool has_control(const std::string& s) {
 }  // namespace
 
 std::vector<Alignment> read_alignment(const std::string& path, const std::vector<std::string>& phone_set) {
-  const std::string text = read_file(path);
+  return parse_alignment(read_file(path), path, phone_set);
+}
+
+std::vector<Alignment> parse_alignment(const std::string& text, const std::string& path,
+                                       const std::vector<std::string>& phone_set) {
   std::unordered_map<std::string, int> phone_index;
   for (std::size_t i = 0; i < phone_set.size(); ++i) phone_index.emplace(phone_set[i], static_cast<int>(i));
 

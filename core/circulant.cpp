@@ -201,21 +201,29 @@ void FixedCirculant::mac(const FreqInput& x, int c0, int c1, std::int64_t* acc) 
 
 void fft_inputs(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
                 SatCounters& sat) {
-  const int k = fft.k(), bins = num_bins(k);
+  const int k = fft.k();
   int q = 0;
   for (std::size_t i = 0; i < nseg; ++i) q += (segs[i].n + k - 1) / k;
-  if (out.q != q || out.bins != bins) out.resize(q, bins);
+  if (out.q != q || out.bins != num_bins(k)) out.resize(q, num_bins(k));
+  fft_input_blocks(segs, nseg, fft, bits, out, 0, q, sat);
+}
+
+void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
+                      int j0, int j1, SatCounters& sat) {
+  const int k = fft.k(), bins = num_bins(k), q = out.q;
   std::int32_t blk[64], re[33], im[33];
-  int j = 0;
-  for (std::size_t si = 0; si < nseg; ++si) {
+  int j = 0;  // first block of the current segment
+  for (std::size_t si = 0; si < nseg && j < j1; ++si) {
     const InputSegment& s = segs[si];
-    for (int base = 0; base < s.n; base += k, ++j) {
+    const int nb = (s.n + k - 1) / k;
+    for (int jb = std::max(0, j0 - j); jb < nb && j + jb < j1; ++jb) {
+      const int base = jb * k;
       const int n = std::min(k, s.n - base);
       for (int t = 0; t < n; ++t) blk[t] = s.x[base + t];
       for (int t = n; t < k; ++t) blk[t] = 0;
       fft.forward(blk, re, im, bits, sat);
       for (int b = 0; b < bins; ++b) {
-        const std::size_t at = static_cast<std::size_t>(b) * q + j;
+        const std::size_t at = static_cast<std::size_t>(b) * q + j + jb;
         const std::int32_t vi = (b == 0 || 2 * b == k) ? 0 : im[b];
         out.re[at] = re[b];
         out.im[at] = vi;
@@ -223,6 +231,7 @@ void fft_inputs(const InputSegment* segs, std::size_t nseg, const FixedFft& fft,
         out.xb[at] = pack16(vi, re[b]);
       }
     }
+    j += nb;
   }
 }
 

@@ -91,6 +91,9 @@ struct InputSegment {
 };
 void fft_inputs(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
                 SatCounters& sat);
+// The same for input blocks [j0, j1) only (block j counts across segments); out must already be sized.
+void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
+                      int j0, int j1, SatCounters& sat);
 inline void fft_inputs(std::initializer_list<InputSegment> segs, const FixedFft& fft, int bits, FreqInput& out,
                        SatCounters& sat) {
   fft_inputs(segs.begin(), segs.size(), fft, bits, out, sat);

@@ -42,204 +42,231 @@ CirculantMatrix dense_as_circulant(const std::vector<float>& w, int rows, int co
 // ---------------------------------------------------------------------------------------------------------------
 // Fixed point
 
-struct FixedGolden::LayerState {
-  int in_dim = 0, cell = 0, rec = 0, gates = 0;
-  bool joint = false;  // W_x and W_r accumulate together (same k)
-  FixedCirculant wx, wr, wp;
-  std::unique_ptr<FixedFft> fft_x, fft_r, fft_p;
-  FreqInput Xx, Xr, Xp;
-  std::vector<std::int64_t> acc_x, acc_r, acc_p;
-  std::vector<std::int64_t> gx, gr, py;  // wide results at act.n + guard
-  std::vector<std::int32_t> bias, bias_x, bias_r, peep;
-  std::vector<std::int32_t> c, m, r;  // state: c (cell), m (act), r (act; GRU: h)
-  std::vector<std::int32_t> gate;     // gate outputs (act)
-  std::vector<std::int32_t> tmp;      // GRU: Wr_n h' + br_n, written back
-  std::unique_ptr<Activation> sig, tanh_act, tanh_cell;
-};
+FixedMatvec::FixedMatvec(const std::vector<const CirculantMatrix*>& parts, const Numerics& num, SatCounters& sat)
+    : W(parts, num, sat), fft(std::make_unique<FixedFft>(W.k(), num.tw_frac(), num.rounding)) {
+  X.resize(W.q(), W.bins());
+  acc.assign(W.acc_size(), 0);
+  y.assign(static_cast<std::size_t>(W.p()) * W.k(), 0);
+}
+
+void FixedMatvec::fft_blocks(int j0, int j1, const Numerics& num, SatCounters& sat) {
+  fft_input_blocks(seg, static_cast<std::size_t>(nseg), *fft, num.act.bits(), X, j0, j1, sat);
+}
+
+void FixedMatvec::mac_chunks(int c0, int c1) {
+  for (int b = 0; b < W.bins(); ++b)
+    for (int c = c0; c < c1; ++c)
+      std::fill_n(acc.begin() + static_cast<std::ptrdiff_t>(FixedCirculant::acc_index(b, W.chunks(), c * kRowChunk, 0)),
+                  2 * kRowChunk, 0);
+  W.mac(X, c0, c1, acc.data());
+}
+
+void FixedMatvec::ifft_rows(int i0, int i1, const Numerics& num, SatCounters& sat) {
+  circa::ifft_rows(W, acc.data(), i0, i1, *fft, num, y.data() + static_cast<std::size_t>(i0) * W.k(), sat);
+}
+
+void FixedMatvec::run(const Numerics& num, SatCounters& sat) {
+  fft_blocks(0, in_blocks(), num, sat);
+  mac_chunks(0, chunks());
+  ifft_rows(0, rows(), num, sat);
+}
+
+namespace {
+std::vector<std::int32_t> quantize_all(const std::vector<float>& v, QFormat f, Rounding r, SatKind kind,
+                                       SatCounters& sat) {
+  std::vector<std::int32_t> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = quantize(v[i], f, r, kind, sat);
+  return out;
+}
+}  // namespace
+
+FixedLayer::FixedLayer(const Model& m, const Layer& L, const Numerics& num, SatCounters& sat) {
+  arch = m.arch;
+  in_dim = L.input_dim;
+  cell = m.cell_dim;
+  gates = m.gates();
+  rec = m.arch == Arch::lstmp ? m.output_dim() : m.cell_dim;
+  joint = m.arch == Arch::lstmp && L.w_x.k == L.w_r.k;
+  if (joint) {
+    G = FixedMatvec({&L.w_x, &L.w_r}, num, sat);
+  } else {
+    G = FixedMatvec({&L.w_x}, num, sat);
+    R = FixedMatvec({&L.w_r}, num, sat);
+  }
+  if (m.arch == Arch::lstmp && m.proj_dim > 0) P = FixedMatvec({&L.w_proj}, num, sat);
+  if (m.arch == Arch::lstmp) {
+    bias = quantize_all(L.bias, num.act, num.rounding, SatKind::bias, sat);
+    peep = quantize_all(L.peep, num.weight, num.rounding, SatKind::weight, sat);
+  } else {
+    bias_x = quantize_all(L.bias_x, num.act, num.rounding, SatKind::bias, sat);
+    bias_r = quantize_all(L.bias_r, num.act, num.rounding, SatKind::bias, sat);
+  }
+  c.assign(static_cast<std::size_t>(cell), 0);
+  this->m.assign(static_cast<std::size_t>(cell), 0);
+  r_prev.assign(static_cast<std::size_t>(rec), 0);
+  r_next.assign(static_cast<std::size_t>(rec), 0);
+  gate.assign(static_cast<std::size_t>(gates) * cell, 0);
+  sig = std::make_unique<Activation>(ActFn::sigmoid, num.activation, num.act, num.act);
+  tanh_act = std::make_unique<Activation>(ActFn::tanh, num.activation, num.act, num.act);
+  tanh_cell = std::make_unique<Activation>(ActFn::tanh, num.activation, num.cell, num.act);
+}
+
+void FixedLayer::reset() {
+  std::fill(c.begin(), c.end(), 0);
+  std::fill(m.begin(), m.end(), 0);
+  std::fill(r_prev.begin(), r_prev.end(), 0);
+  std::fill(r_next.begin(), r_next.end(), 0);
+}
+
+void FixedLayer::begin_frame(const std::int32_t* in) {
+  if (joint) {
+    G.set_inputs({in, in_dim}, {r_prev.data(), rec});
+  } else {
+    G.set_inputs({in, in_dim});
+    R.set_inputs({r_prev.data(), rec});
+  }
+}
+
+void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) {
+  const int F = n.act.n + n.guard_bits;  // fractional bits of the wide gate sums
+  const Rounding rnd = n.rounding;
+  const int C = cell;
+  auto wide = [&](int idx) { return G.y[idx] + (joint ? 0 : R.y[idx]); };
+  if (arch == Arch::lstmp) {
+    const int pe = n.weight.n + n.cell.n - F;  // peephole product -> F
+    for (int u = u0; u < u1; ++u) {
+      auto pre = [&](int g, int peep_row) {
+        const int idx = g * C + u;
+        std::int64_t v = wide(idx) + (static_cast<std::int64_t>(bias[idx]) << n.guard_bits);
+        if (peep_row >= 0) v += shift_round(static_cast<std::int64_t>(peep[peep_row * C + u]) * c[u], pe, rnd);
+        return write_back(v, F, n.act, rnd, SatKind::accum, sat);
+      };
+      gate[u] = sig->eval(pre(0, 0));
+      gate[C + u] = sig->eval(pre(1, 1));
+      gate[2 * C + u] = tanh_act->eval(pre(2, -1));
+    }
+    return;
+  }
+  const int rn = 2 * n.act.n - F;
+  for (int u = u0; u < u1; ++u) {
+    auto both = [&](int g) {
+      const int idx = g * C + u;
+      return G.y[idx] + R.y[idx] + ((static_cast<std::int64_t>(bias_x[idx]) + bias_r[idx]) << n.guard_bits);
+    };
+    const std::int32_t rg = sig->eval(write_back(both(0), F, n.act, rnd, SatKind::accum, sat));
+    const std::int32_t zg = sig->eval(write_back(both(1), F, n.act, rnd, SatKind::accum, sat));
+    const int idx = 2 * C + u;
+    const std::int32_t hn =
+        write_back(R.y[idx] + (static_cast<std::int64_t>(bias_r[idx]) << n.guard_bits), F, n.act, rnd, SatKind::accum,
+                   sat);
+    const std::int64_t npre = G.y[idx] + (static_cast<std::int64_t>(bias_x[idx]) << n.guard_bits) +
+                              shift_round(static_cast<std::int64_t>(rg) * hn, rn, rnd);
+    gate[u] = rg;
+    gate[C + u] = zg;
+    gate[2 * C + u] = tanh_act->eval(write_back(npre, F, n.act, rnd, SatKind::accum, sat));
+  }
+}
+
+void FixedLayer::cell_update(int u0, int u1, const Numerics& n, SatCounters& sat) {
+  const int C = cell;
+  const Rounding rnd = n.rounding;
+  if (arch == Arch::gru) {
+    const std::int64_t one = std::int64_t{1} << n.act.n;
+    for (int u = u0; u < u1; ++u) {
+      const std::int64_t zg = gate[C + u], ng = gate[2 * C + u];
+      const std::int64_t h = (one - zg) * ng + zg * r_prev[u];
+      r_next[u] = write_back(h, 2 * n.act.n, n.act, rnd, SatKind::act, sat);
+    }
+    return;
+  }
+  const int F = n.act.n + n.guard_bits;
+  const int pe = n.weight.n + n.cell.n - F;
+  const int F2 = std::max(n.act.n + n.cell.n, 2 * n.act.n);
+  for (int u = u0; u < u1; ++u) {
+    const std::int64_t ig = gate[u], fg = gate[C + u], gg = gate[2 * C + u];
+    const std::int64_t fc = fg * c[u] << (F2 - n.act.n - n.cell.n);
+    const std::int64_t igp = ig * gg << (F2 - 2 * n.act.n);
+    c[u] = write_back(fc + igp, F2, n.cell, rnd, SatKind::cell, sat);
+    const int idx = 3 * C + u;
+    std::int64_t v = G.y[idx] + (joint ? 0 : R.y[idx]) + (static_cast<std::int64_t>(bias[idx]) << n.guard_bits);
+    v += shift_round(static_cast<std::int64_t>(peep[2 * C + u]) * c[u], pe, rnd);
+    const std::int32_t og = sig->eval(write_back(v, F, n.act, rnd, SatKind::accum, sat));
+    gate[idx] = og;
+    const std::int32_t tc = tanh_cell->eval(c[u]);
+    m[u] = write_back(static_cast<std::int64_t>(og) * tc, 2 * n.act.n, n.act, rnd, SatKind::act, sat);
+    if (P.empty()) r_next[u] = m[u];
+  }
+}
+
+void FixedLayer::begin_projection() { P.set_inputs({m.data(), cell}); }
+
+void FixedLayer::proj_writeback(int i0, int i1, const Numerics& n, SatCounters& sat) {
+  const int F = n.act.n + n.guard_bits;
+  const int k = P.W.k();
+  for (int d = i0 * k; d < i1 * k; ++d) r_next[d] = write_back(P.y[d], F, n.act, n.rounding, SatKind::accum, sat);
+}
+
+void FixedLayer::end_frame() { std::swap(r_prev, r_next); }
+
+FixedOutput::FixedOutput(const Model& m, const Numerics& num, SatCounters& sat) {
+  CirculantMatrix wo = dense_as_circulant(m.out_w, m.num_classes, m.output_dim());
+  O = FixedMatvec({&wo}, num, sat);
+  bias = quantize_all(m.out_b, num.act, num.rounding, SatKind::bias, sat);
+  logits.assign(static_cast<std::size_t>(m.num_classes), 0);
+}
+
+void FixedOutput::writeback(int c0, int c1, const Numerics& n, SatCounters& sat) {
+  const int F = n.act.n + n.guard_bits;
+  for (int c = c0; c < c1; ++c)
+    logits[c] = write_back(O.y[c] + (static_cast<std::int64_t>(bias[c]) << n.guard_bits), F, n.act, n.rounding,
+                           SatKind::accum, sat);
+}
+
+void quantize_frame(const Model& m, const Numerics& num, const float* x, std::int32_t* out, SatCounters& sat) {
+  const bool has_cmvn = !m.cmvn_mean.empty();
+  for (int d = 0; d < m.input_dim; ++d) {
+    double v = x[d];
+    if (has_cmvn) v = (v - m.cmvn_mean[d]) * m.cmvn_inv_std[d];
+    out[d] = quantize(v, num.act, num.rounding, SatKind::input, sat);
+  }
+}
 
 FixedGolden::FixedGolden(const Model& m, const Numerics& num) : model_(m), num_(num) {
-  const int F = num_.act.n + num_.guard_bits;
-  (void)F;
-  for (const Layer& L : m.layers) {
-    auto st = std::make_unique<LayerState>();
-    LayerState& s = *st;
-    s.in_dim = L.input_dim;
-    s.cell = m.cell_dim;
-    s.gates = m.gates();
-    s.rec = m.arch == Arch::lstmp ? m.output_dim() : m.cell_dim;
-    s.joint = m.arch == Arch::lstmp && L.w_x.k == L.w_r.k;
-    if (s.joint) {
-      s.wx = FixedCirculant({&L.w_x, &L.w_r}, num_, sat_);
-    } else {
-      s.wx = FixedCirculant({&L.w_x}, num_, sat_);
-      s.wr = FixedCirculant({&L.w_r}, num_, sat_);
-      s.fft_r = std::make_unique<FixedFft>(L.w_r.k, num_.tw_frac(), num_.rounding);
-      s.acc_r.assign(s.wr.acc_size(), 0);
-      s.gr.assign(static_cast<std::size_t>(s.wr.p()) * s.wr.k(), 0);
-    }
-    s.fft_x = std::make_unique<FixedFft>(L.w_x.k, num_.tw_frac(), num_.rounding);
-    s.acc_x.assign(s.wx.acc_size(), 0);
-    s.gx.assign(static_cast<std::size_t>(s.wx.p()) * s.wx.k(), 0);
-    if (m.arch == Arch::lstmp && m.proj_dim > 0) {
-      s.wp = FixedCirculant({&L.w_proj}, num_, sat_);
-      s.fft_p = std::make_unique<FixedFft>(L.w_proj.k, num_.tw_frac(), num_.rounding);
-      s.acc_p.assign(s.wp.acc_size(), 0);
-      s.py.assign(static_cast<std::size_t>(m.proj_dim), 0);
-    }
-    auto q = [&](const std::vector<float>& v, QFormat f, SatKind kind) {
-      std::vector<std::int32_t> out(v.size());
-      for (std::size_t i = 0; i < v.size(); ++i) out[i] = quantize(v[i], f, num_.rounding, kind, sat_);
-      return out;
-    };
-    if (m.arch == Arch::lstmp) {
-      s.bias = q(L.bias, num_.act, SatKind::bias);
-      s.peep = q(L.peep, num_.weight, SatKind::weight);
-    } else {
-      s.bias_x = q(L.bias_x, num_.act, SatKind::bias);
-      s.bias_r = q(L.bias_r, num_.act, SatKind::bias);
-      s.tmp.assign(static_cast<std::size_t>(s.cell), 0);
-    }
-    s.c.assign(static_cast<std::size_t>(s.cell), 0);
-    s.m.assign(static_cast<std::size_t>(s.cell), 0);
-    s.r.assign(static_cast<std::size_t>(s.rec), 0);
-    s.gate.assign(static_cast<std::size_t>(s.gates) * s.cell, 0);
-    s.sig = std::make_unique<Activation>(ActFn::sigmoid, num_.activation, num_.act, num_.act);
-    s.tanh_act = std::make_unique<Activation>(ActFn::tanh, num_.activation, num_.act, num_.act);
-    s.tanh_cell = std::make_unique<Activation>(ActFn::tanh, num_.activation, num_.cell, num_.act);
-    layers_.push_back(std::move(st));
-  }
-  // The dense output layer runs through the same kernels with k = 1.
-  out_ = std::make_unique<LayerState>();
-  const int D = m.output_dim();
-  CirculantMatrix wo = dense_as_circulant(m.out_w, m.num_classes, D);
-  out_->wx = FixedCirculant({&wo}, num_, sat_);
-  out_->fft_x = std::make_unique<FixedFft>(1, num_.tw_frac(), num_.rounding);
-  out_->acc_x.assign(out_->wx.acc_size(), 0);
-  out_->gx.assign(static_cast<std::size_t>(m.num_classes), 0);
-  out_->bias.resize(static_cast<std::size_t>(m.num_classes));
-  for (int i = 0; i < m.num_classes; ++i)
-    out_->bias[i] = quantize(m.out_b[i], num_.act, num_.rounding, SatKind::bias, sat_);
+  for (const Layer& L : m.layers) layers_.push_back(std::make_unique<FixedLayer>(m, L, num_, sat_));
+  out_ = std::make_unique<FixedOutput>(m, num_, sat_);
   xq_.assign(static_cast<std::size_t>(m.input_dim), 0);
-  logits_q_.assign(static_cast<std::size_t>(m.num_classes), 0);
   logits_d_.assign(static_cast<std::size_t>(m.num_classes), 0.0);
 }
 
 FixedGolden::~FixedGolden() = default;
 
-const FixedGolden::LayerState& FixedGolden::layer(int l) const { return *layers_.at(static_cast<std::size_t>(l)); }
-FixedGolden::LayerState& FixedGolden::layer_mut(int l) { return *layers_.at(static_cast<std::size_t>(l)); }
-
 void FixedGolden::reset() {
-  for (auto& s : layers_) {
-    std::fill(s->c.begin(), s->c.end(), 0);
-    std::fill(s->m.begin(), s->m.end(), 0);
-    std::fill(s->r.begin(), s->r.end(), 0);
-  }
+  for (auto& l : layers_) l->reset();
 }
-
-namespace {
-
-// y = W [segments], wide at act.n + guard.
-void matvec(const FixedCirculant& W, const FixedFft& fft, std::initializer_list<InputSegment> segs, FreqInput& X,
-            std::vector<std::int64_t>& acc, std::int64_t* y, const Numerics& num, SatCounters& sat) {
-  fft_inputs(segs, fft, num.act.bits(), X, sat);
-  std::fill(acc.begin(), acc.end(), 0);
-  W.mac(X, 0, W.chunks(), acc.data());
-  ifft_rows(W, acc.data(), 0, W.p(), fft, num, y, sat);
-}
-
-}  // namespace
 
 void FixedGolden::step(const float* x, float* logp) {
-  const Numerics& n = num_;
-  const int F = n.act.n + n.guard_bits;  // fractional bits of the wide gate sums
-  const Rounding rnd = n.rounding;
-  const bool has_cmvn = !model_.cmvn_mean.empty();
-  for (int d = 0; d < model_.input_dim; ++d) {
-    double v = x[d];
-    if (has_cmvn) v = (v - model_.cmvn_mean[d]) * model_.cmvn_inv_std[d];
-    xq_[d] = quantize(v, n.act, rnd, SatKind::input, sat_);
-  }
+  quantize_frame(model_, num_, x, xq_.data(), sat_);
   const std::int32_t* in = xq_.data();
-  int in_n = model_.input_dim;
-  for (auto& sp : layers_) {
-    LayerState& s = *sp;
-    const int C = s.cell;
-    if (s.joint) {
-      matvec(s.wx, *s.fft_x, {{in, in_n}, {s.r.data(), s.rec}}, s.Xx, s.acc_x, s.gx.data(), n, sat_);
-    } else {
-      matvec(s.wx, *s.fft_x, {{in, in_n}}, s.Xx, s.acc_x, s.gx.data(), n, sat_);
-      matvec(s.wr, *s.fft_r, {{s.r.data(), s.rec}}, s.Xr, s.acc_r, s.gr.data(), n, sat_);
+  for (auto& lp : layers_) {
+    FixedLayer& L = *lp;
+    L.begin_frame(in);
+    L.G.run(num_, sat_);
+    if (!L.R.empty()) L.R.run(num_, sat_);
+    L.activate(0, L.cell, num_, sat_);
+    L.cell_update(0, L.cell, num_, sat_);
+    if (!L.P.empty()) {
+      L.begin_projection();
+      L.P.run(num_, sat_);
+      L.proj_writeback(0, L.P.rows(), num_, sat_);
     }
-    auto wide = [&](int idx) { return s.gx[idx] + (s.joint ? 0 : s.gr[idx]); };
-    if (model_.arch == Arch::lstmp) {
-      const int pe = n.weight.n + n.cell.n - F;  // peephole product -> F
-      auto pre = [&](int gate, int u, const std::vector<std::int32_t>& cstate, int peep_row) {
-        const int idx = gate * C + u;
-        std::int64_t v = wide(idx) + (static_cast<std::int64_t>(s.bias[idx]) << n.guard_bits);
-        if (peep_row >= 0)
-          v += shift_round(static_cast<std::int64_t>(s.peep[peep_row * C + u]) * cstate[u], pe, rnd);
-        return write_back(v, F, n.act, rnd, SatKind::accum, sat_);
-      };
-      const int F2 = std::max(n.act.n + n.cell.n, 2 * n.act.n);
-      for (int u = 0; u < C; ++u) {
-        const std::int32_t ig = s.sig->eval(pre(0, u, s.c, 0));
-        const std::int32_t fg = s.sig->eval(pre(1, u, s.c, 1));
-        const std::int32_t gg = s.tanh_act->eval(pre(2, u, s.c, -1));
-        const std::int64_t fc = static_cast<std::int64_t>(fg) * s.c[u] << (F2 - n.act.n - n.cell.n);
-        const std::int64_t igp = static_cast<std::int64_t>(ig) * gg << (F2 - 2 * n.act.n);
-        s.c[u] = write_back(fc + igp, F2, n.cell, rnd, SatKind::cell, sat_);
-        s.gate[u] = ig;
-        s.gate[C + u] = fg;
-        s.gate[2 * C + u] = gg;
-      }
-      for (int u = 0; u < C; ++u) {
-        const std::int32_t og = s.sig->eval(pre(3, u, s.c, 2));
-        s.gate[3 * C + u] = og;
-        const std::int32_t tc = s.tanh_cell->eval(s.c[u]);
-        s.m[u] = write_back(static_cast<std::int64_t>(og) * tc, 2 * n.act.n, n.act, rnd, SatKind::act, sat_);
-      }
-      if (model_.proj_dim > 0) {
-        matvec(s.wp, *s.fft_p, {{s.m.data(), C}}, s.Xp, s.acc_p, s.py.data(), n, sat_);
-        for (int d = 0; d < model_.proj_dim; ++d) s.r[d] = write_back(s.py[d], F, n.act, rnd, SatKind::accum, sat_);
-      } else {
-        std::copy(s.m.begin(), s.m.end(), s.r.begin());
-      }
-    } else {
-      // GRU: gates r, z, n.
-      const int rn = 2 * n.act.n - F;
-      for (int u = 0; u < C; ++u) {
-        auto both = [&](int gate) {
-          const int idx = gate * C + u;
-          return s.gx[idx] + s.gr[idx] + ((static_cast<std::int64_t>(s.bias_x[idx]) + s.bias_r[idx]) << n.guard_bits);
-        };
-        const std::int32_t rg = s.sig->eval(write_back(both(0), F, n.act, rnd, SatKind::accum, sat_));
-        const std::int32_t zg = s.sig->eval(write_back(both(1), F, n.act, rnd, SatKind::accum, sat_));
-        const int idx = 2 * C + u;
-        const std::int32_t hn = write_back(s.gr[idx] + (static_cast<std::int64_t>(s.bias_r[idx]) << n.guard_bits), F,
-                                           n.act, rnd, SatKind::accum, sat_);
-        const std::int64_t npre = s.gx[idx] + (static_cast<std::int64_t>(s.bias_x[idx]) << n.guard_bits) +
-                                  shift_round(static_cast<std::int64_t>(rg) * hn, rn, rnd);
-        const std::int32_t ng = s.tanh_act->eval(write_back(npre, F, n.act, rnd, SatKind::accum, sat_));
-        const std::int64_t one = std::int64_t{1} << n.act.n;
-        const std::int64_t h = (one - zg) * ng + static_cast<std::int64_t>(zg) * s.r[u];
-        s.tmp[u] = write_back(h, 2 * n.act.n, n.act, rnd, SatKind::act, sat_);
-        s.gate[u] = rg;
-        s.gate[C + u] = zg;
-        s.gate[2 * C + u] = ng;
-      }
-      std::copy(s.tmp.begin(), s.tmp.end(), s.r.begin());
-    }
-    in = s.r.data();
-    in_n = s.rec;
+    L.end_frame();
+    in = L.output().data();
   }
-  LayerState& o = *out_;
-  matvec(o.wx, *o.fft_x, {{in, in_n}}, o.Xx, o.acc_x, o.gx.data(), n, sat_);
-  for (int c = 0; c < model_.num_classes; ++c) {
-    logits_q_[c] = write_back(o.gx[c] + (static_cast<std::int64_t>(o.bias[c]) << n.guard_bits), F, n.act, rnd,
-                              SatKind::accum, sat_);
-    logits_d_[c] = to_double(logits_q_[c], n.act.n);
-  }
+  FixedOutput& o = *out_;
+  o.O.set_inputs({in, model_.output_dim()});
+  o.O.run(num_, sat_);
+  o.writeback(0, model_.num_classes, num_, sat_);
+  for (int c = 0; c < model_.num_classes; ++c) logits_d_[c] = to_double(o.logits[c], num_.act.n);
   log_softmax(logits_d_.data(), model_.num_classes, logp);
 }
 
@@ -251,9 +278,9 @@ Matrix FixedGolden::run(const Matrix& feats) {
 }
 
 std::vector<double> FixedGolden::layer_output(int l) const {
-  const LayerState& s = layer(l);
-  std::vector<double> v(s.r.size());
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = to_double(s.r[i], num_.act.n);
+  const FixedLayer& s = *layers_.at(static_cast<std::size_t>(l));
+  std::vector<double> v(s.output().size());
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = to_double(s.output()[i], num_.act.n);
   return v;
 }
 

@@ -487,8 +487,10 @@ Matrix parse_matrix_at(const std::string& bytes, std::uint64_t offset, const std
 }
 
 std::vector<ScpEntry> read_scp(const std::string& path) {
-  const std::string text = read_file(path);
-  const std::string base = dirname_of(path);
+  return parse_scp(read_file(path), path, dirname_of(path));
+}
+
+std::vector<ScpEntry> parse_scp(const std::string& text, const std::string& path, const std::string& base) {
   std::vector<ScpEntry> out;
   std::unordered_map<std::string, std::uint64_t> first_line;
   std::size_t pos = 0;

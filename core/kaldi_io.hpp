@@ -33,6 +33,9 @@ struct ScpEntry {
 
 // Parses an scp file ("key path[:offset]" per line). Lines are validated; duplicate keys are an error.
 std::vector<ScpEntry> read_scp(const std::string& path);
+// The same on text held in memory: `name` is used in error messages, and relative ark paths are resolved against
+// `base_dir` (left as they are when it is empty).
+std::vector<ScpEntry> parse_scp(const std::string& text, const std::string& name, const std::string& base_dir);
 
 // Reads the matrices an scp points at, in scp order.
 std::vector<Utterance> load_scp(const std::string& path);

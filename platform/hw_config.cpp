@@ -96,13 +96,17 @@ po::options_description hw_options_help() {
 }
 
 HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::string>& cli_overrides) {
+  return load_hw_config_text(read_file(ini_path), ini_path, cli_overrides);
+}
+
+HwConfig load_hw_config_text(const std::string& text, const std::string& ini_path,
+                             const std::vector<std::string>& cli_overrides) {
   HwConfig c;
   Raw r;
   c.source = ini_path;
   po::options_description desc = make_options(c, r);
 
   // Scan the INI ourselves first: program_options reports neither line numbers nor duplicate keys.
-  std::string text = read_file(ini_path);
   std::map<std::string, std::string> where;
   {
     std::istringstream in(text);

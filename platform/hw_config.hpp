@@ -41,6 +41,9 @@ boost::program_options::options_description hw_options_help();
 // Loads `ini_path`, then applies command-line overrides ("section.key=value", which win over the file). Validates
 // every value; errors name the file and line (or the option) and throw InputError.
 HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::string>& cli_overrides);
+// The same on INI text held in memory; `name` stands for the file in error messages and in HwConfig::source.
+HwConfig load_hw_config_text(const std::string& text, const std::string& name,
+                             const std::vector<std::string>& cli_overrides);
 
 // The datapath numerics a config describes (what core's golden model and the units compute with).
 Numerics numerics_of(const HwConfig& c);

@@ -113,9 +113,12 @@ TEST(FixedGolden, SixteenBitLstmpTracksFloatPerLayer) {
   const double s0 = sqnr_db(ref[0], got[0]), s1 = sqnr_db(ref[1], got[1]), s2 = sqnr_db(ref[2], got[2]);
   std::printf("SQNR fixed Q8.8/Q4.12 vs float: layer 0 %.1f dB, layer 1 %.1f dB, logits %.1f dB\n", s0, s1, s2);
   RecordProperty("sqnr_layer0_db", std::to_string(s0));
-  EXPECT_GT(s0, 25.0);
-  EXPECT_GT(s1, 20.0);
-  EXPECT_GT(s2, 20.0);
+  // Floors 3 dB under the values measured with the default numerics (Q8.8 activations, Q4.12 FFT-domain weights,
+  // 256-entry interpolated LUTs): layer 0 28.5 dB, layer 1 20.3 dB, logits 27.7 dB. Layer 1 is lower because its
+  // input is layer 0's quantized output, whose [-1, 1] range uses 9 of Q8.8's 16 bits.
+  EXPECT_GT(s0, 25.5);
+  EXPECT_GT(s1, 17.3);
+  EXPECT_GT(s2, 24.7);
 }
 
 TEST(FixedGolden, DeterministicAndStateCarried) {
@@ -164,4 +167,94 @@ TEST(FixedGolden, GruTwelveAndEighteenBits) {
     // Wider formats must track float more closely.
     EXPECT_LT(d, bits == 12 ? 0.5 : bits == 16 ? 0.1 : 0.05);
   }
+}
+
+// The virtual platform's units run the stages on tiles; any tiling must give FixedGolden's bits. Here the stages
+// run in odd-sized tiles (and in reverse tile order for the MACs), for an LSTMP with mixed k (separate W_x / W_r
+// accumulations) and a GRU.
+namespace {
+
+void tiled_frame(FixedGolden& g, const Model& m, const Numerics& num, const float* x, std::vector<std::int32_t>& xq,
+                 SatCounters& sat, int tile) {
+  quantize_frame(m, num, x, xq.data(), sat);
+  const std::int32_t* in = xq.data();
+  auto tiles = [&](int n, auto fn) {
+    for (int a = 0; a < n; a += tile) fn(a, std::min(n, a + tile));
+  };
+  auto run_mv = [&](FixedMatvec& mv) {
+    tiles(mv.in_blocks(), [&](int a, int b) { mv.fft_blocks(a, b, num, sat); });
+    for (int a = (mv.chunks() - 1) / tile * tile; a >= 0; a -= tile) mv.mac_chunks(a, std::min(mv.chunks(), a + tile));
+    tiles(mv.rows(), [&](int a, int b) { mv.ifft_rows(a, b, num, sat); });
+  };
+  for (int l = 0; l < g.num_layers(); ++l) {
+    FixedLayer& L = g.layer(l);
+    L.begin_frame(in);
+    run_mv(L.G);
+    if (!L.R.empty()) run_mv(L.R);
+    tiles(L.cell, [&](int a, int b) { L.activate(a, b, num, sat); });
+    tiles(L.cell, [&](int a, int b) { L.cell_update(a, b, num, sat); });
+    if (!L.P.empty()) {
+      L.begin_projection();
+      run_mv(L.P);
+      tiles(L.P.rows(), [&](int a, int b) { L.proj_writeback(a, b, num, sat); });
+    }
+    L.end_frame();
+    in = L.output().data();
+  }
+  FixedOutput& o = g.output();
+  o.O.set_inputs({in, m.output_dim()});
+  run_mv(o.O);
+  tiles(m.num_classes, [&](int a, int b) { o.writeback(a, b, num, sat); });
+}
+
+void expect_tiling_invariant(const Model& m) {
+  Numerics num;
+  Matrix feats = random_feats(6, m.input_dim, 12);
+  FixedGolden ref(m, num), tiled(m, num);
+  std::vector<float> lp(static_cast<std::size_t>(m.num_classes));
+  std::vector<std::int32_t> xq(static_cast<std::size_t>(m.input_dim));
+  SatCounters sat;
+  for (int tile : {1, 3, 7}) {
+    ref.reset();
+    tiled.reset();
+    for (std::size_t t = 0; t < feats.rows; ++t) {
+      ref.step(feats.row(t), lp.data());
+      tiled_frame(tiled, m, num, feats.row(t), xq, sat, tile);
+      for (int c = 0; c < m.num_classes; ++c)
+        ASSERT_EQ(tiled.output().logits[c], ref.output().logits[c]) << "tile " << tile << " frame " << t;
+      for (int l = 0; l < ref.num_layers(); ++l) ASSERT_EQ(tiled.layer(l).output(), ref.layer(l).output());
+    }
+  }
+}
+
+}  // namespace
+
+TEST(FixedGolden, AnyTilingOfTheStagesGivesTheSameBits) {
+  SynthSpec lstmp;
+  lstmp.input_dim = 50;
+  lstmp.cell_dim = 64;
+  lstmp.proj_dim = 32;
+  lstmp.layers = 2;
+  lstmp.block = {8, 4};
+  expect_tiling_invariant(synth_model(lstmp));
+  // Mixed k inside one layer: W_x with k = 4 and W_r with k = 8 accumulate separately (two IFFTs per gate row).
+  lstmp.layers = 1;
+  lstmp.block = {4};
+  Model mixed = synth_model(lstmp);
+  lstmp.block = {8};
+  mixed.layers[0].w_r = synth_model(lstmp).layers[0].w_r;
+  validate_model(mixed, "mixed");
+  {
+    Numerics num;
+    FixedGolden probe(mixed, num);
+    ASSERT_FALSE(probe.layer(0).joint);
+  }
+  expect_tiling_invariant(mixed);
+  SynthSpec gru;
+  gru.arch = Arch::gru;
+  gru.input_dim = 20;
+  gru.cell_dim = 32;
+  gru.proj_dim = 0;
+  gru.block = {4};
+  expect_tiling_invariant(synth_model(gru));
 }
