@@ -163,7 +163,7 @@ void ark_corpus() {
   for (int j = 0; j < 3; ++j) cm += std::string{'\x00', '\xff'};
   std::string cm2 = "c2 " + std::string("\0BCM2 ", 6) + global(0.0f, 1.0f, 2, 3);
   for (std::uint16_t q : {0, 1, 2, 32768, 65534, 65535}) put_le(cm2, q, 2);
-  std::string cm3 = "c3 " + std::string("\0BCM3 ", 6) + global(-4.0f, 8.0f, 2, 3) + "\x00\x01\x40\x80\xc0\xff";
+  std::string cm3 = "c3 " + std::string("\0BCM3 ", 6) + global(-4.0f, 8.0f, 2, 3) + std::string("\x00\x01\x40\x80\xc0\xff", 6);
   put("ark", "cm.ark", cm);
   put("ark", "cm2.ark", cm2);
   put("ark", "cm3.ark", cm3);

@@ -1,0 +1,43 @@
+// circa: the element-wise complex multiply-accumulate array (frequency-domain accumulation, C-LSTM).
+//
+// For a tile of R output block rows (row chunks [begin, end) of 8 rows, the last chunk possibly partial) over q
+// input blocks and B = k/2+1 bins, the array performs R*q*B complex MACs on `lanes` complex MAC lanes. With two or
+// more partial-sum banks the adder's latency is hidden (C-LSTM alternates two banks); with one bank every
+// accumulation into a bin waits for the previous sum.
+//   cycles = ceil(R*q*B / lanes) * (banks >= 2 ? 1 : add_latency) + mult_latency + add_latency
+// DSPs = lanes * dsp_per_cmac (3 with the Gauss trick, 4 direct).
+#pragma once
+
+#include <systemc>
+
+#include "sc_models/unit.hpp"
+
+namespace circa {
+
+struct EmacParams {
+  int lanes = 64;
+  int dsp_per_cmac = 4;
+  int banks = 2;
+  int mult_latency = 3;
+  int add_latency = 2;
+  std::uint64_t tile_cycles(std::uint64_t cmacs) const;
+  int dsps() const { return lanes * dsp_per_cmac; }
+};
+
+class emac_array : public unit_base {
+public:
+  sc_core::sc_fifo_in<Tile> in;
+  sc_core::sc_fifo_out<Tile> out;
+
+  SC_HAS_PROCESS(emac_array);
+  emac_array(sc_core::sc_module_name name, const EmacParams& p, const ClockParams& clk);
+  const EmacParams& params() const { return p_; }
+  // Complex MACs of a tile (real block rows only: padding rows of the last chunk are not computed in hardware).
+  static std::uint64_t tile_cmacs(const FixedMatvec& mv, int c0, int c1);
+
+private:
+  void run();
+  EmacParams p_;
+};
+
+}  // namespace circa

@@ -1,0 +1,51 @@
+#include "sc_models/unit.hpp"
+
+namespace circa {
+
+using sc_core::sc_time;
+using sc_core::sc_time_stamp;
+
+unit_base::unit_base(sc_core::sc_module_name name, const ClockParams& clk)
+    : sc_module(name), busy("busy"), stall("stall"), tile_index("tile_index"), clk_(clk) {}
+
+Tile unit_base::take(sc_core::sc_fifo_in<Tile>& in) {
+  Tile t;
+  if (in->nb_read(t)) {
+    mid_job_ = !t.last;
+    return t;
+  }
+  const sc_time t0 = sc_time_stamp();
+  if (mid_job_ && trace_) stall.write(true);
+  t = in->read();
+  if (mid_job_) {
+    stats_.stall_in_cycles += clk_.to_cycles(sc_time_stamp() - t0);
+    if (trace_) stall.write(false);
+  }
+  mid_job_ = !t.last;
+  return t;
+}
+
+void unit_base::give(sc_core::sc_fifo_out<Tile>& out, const Tile& t) {
+  if (out->nb_write(t)) return;
+  const sc_time t0 = sc_time_stamp();
+  if (trace_) stall.write(true);
+  out->write(t);
+  stats_.stall_out_cycles += clk_.to_cycles(sc_time_stamp() - t0);
+  if (trace_) stall.write(false);
+}
+
+void unit_base::charge(const Tile& t, std::uint64_t cycles) {
+  ++stats_.tiles;
+  stats_.busy_cycles += cycles;
+  if (!trace_) {
+    wait(clk_.cycles(cycles));
+    return;
+  }
+  tile_index.write(t.seq);
+  busy.write(true);
+  if (cycles > 1) wait(clk_.cycles(cycles - 1));
+  busy.write(false);
+  wait(clk_.cycles(1));
+}
+
+}  // namespace circa

@@ -1,0 +1,117 @@
+// emac_array: exact cycles for three parameter sets, bit-exact frequency sums against core's scalar reference.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "core/golden.hpp"
+#include "core/rng.hpp"
+#include "sc_models/emac_array.hpp"
+#include "tests/sc_models/bench_util.hpp"
+
+using namespace circa;
+using namespace circa_test;
+using sc_core::sc_time;
+
+namespace {
+
+struct Case {
+  int k, q, p;
+  EmacParams prm;
+};
+
+struct Bench {
+  Numerics num;
+  ClockParams clk;
+  SatCounters sat;
+  std::vector<Case> cases;
+  std::vector<CirculantMatrix> mats;
+  std::vector<std::unique_ptr<FixedMatvec>> mvs;
+  std::vector<std::vector<std::int32_t>> inputs;
+  std::vector<std::unique_ptr<emac_array>> units;
+  std::vector<std::unique_ptr<unit_rig<emac_array>>> rigs;
+
+  Bench() {
+    cases = {
+        {8, 20, 16, {64, 4, 2, 3, 2}},   // two full chunks, two banks
+        {16, 10, 8, {16, 3, 1, 3, 2}},   // one bank: the adder latency is exposed
+        {4, 7, 11, {100, 4, 2, 3, 2}},   // a partial last chunk (11 rows)
+    };
+    Rng rng(3);
+    for (const Case& c : cases) {
+      CirculantMatrix m;
+      m.p = c.p, m.q = c.q, m.k = c.k;
+      m.w.resize(static_cast<std::size_t>(c.p) * c.q * c.k);
+      for (float& v : m.w) v = static_cast<float>(rng.uniform(-0.4, 0.4));
+      mats.push_back(m);
+    }
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      mvs.push_back(std::make_unique<FixedMatvec>(std::vector<const CirculantMatrix*>{&mats[i]}, num, sat));
+      std::vector<std::int32_t> x(static_cast<std::size_t>(cases[i].q * cases[i].k));
+      for (auto& v : x) v = static_cast<std::int32_t>(rng.uniform(-30000, 30000));
+      inputs.push_back(x);
+      mvs.back()->set_inputs({inputs.back().data(), static_cast<int>(x.size())});
+      mvs.back()->fft_blocks(0, cases[i].q, num, sat);
+      const std::string n = std::to_string(i);
+      units.push_back(std::make_unique<emac_array>(("emac" + n).c_str(), cases[i].prm, clk));
+      rigs.push_back(std::make_unique<unit_rig<emac_array>>(("rig" + n).c_str(), *units.back()));
+    }
+  }
+};
+
+Bench& bench() {
+  static Bench b;
+  return b;
+}
+
+}  // namespace
+
+TEST(EmacArray, ExactCyclesAndBitExactSums) {
+  Bench& B = bench();
+  for (std::size_t i = 0; i < B.cases.size(); ++i) {
+    Tile t;
+    t.mv = B.mvs[i].get();
+    t.begin = 0;
+    t.end = B.mvs[i]->chunks();
+    t.last = true;
+    B.rigs[i]->src.push(t);
+    B.rigs[i]->src.start();
+  }
+  const sc_time start = run_for(sc_time(2, sc_core::SC_US));
+  //   case 0: 16 rows * 20 blocks * 5 bins = 1600 cMACs; ceil(1600 / 64) = 25, + mult 3 + add 2      = 30 cycles
+  //   case 1: 8 rows * 10 blocks * 9 bins = 720;  ceil(720 / 16) = 45, one bank: * add 2 = 90, + 5   = 95 cycles
+  //   case 2: 11 rows * 7 blocks * 3 bins = 231 (padding rows 11..15 not computed); ceil(231/100) = 3, + 5 = 8
+  const std::uint64_t cycles[] = {30, 95, 8}, cmacs[] = {1600, 720, 231};
+  for (std::size_t i = 0; i < B.cases.size(); ++i) {
+    ASSERT_EQ(B.rigs[i]->sink.when.size(), 1u);
+    EXPECT_EQ(B.clk.to_cycles(B.rigs[i]->sink.when[0] - start), cycles[i]) << "case " << i;
+    EXPECT_EQ(B.units[i]->stats().ops, cmacs[i]);
+    // Reference: the portable scalar kernel on the same frequency-domain input.
+    std::vector<std::int64_t> ref(B.mvs[i]->W.acc_size(), 0);
+    B.mvs[i]->W.mac_scalar(B.mvs[i]->X, 0, B.mvs[i]->chunks(), ref.data());
+    EXPECT_EQ(B.mvs[i]->acc, ref) << "case " << i;
+  }
+  EXPECT_EQ(B.units[0]->params().dsps(), 256);  // 64 lanes x 4 DSPs
+}
+
+TEST(EmacArray, TilesAccumulateOnlyTheirOwnChunks) {
+  Bench& B = bench();
+  FixedMatvec& mv = *B.mvs[0];
+  std::vector<std::int64_t> full = mv.acc;
+  std::fill(mv.acc.begin(), mv.acc.end(), 0);
+  Tile t;
+  t.mv = &mv;
+  t.begin = 1;  // only the second chunk
+  t.end = 2;
+  t.last = true;
+  B.rigs[0]->src.push(t);
+  B.rigs[0]->src.start();
+  const sc_time start = run_for(sc_time(1, sc_core::SC_US));
+  // 8 rows * 20 * 5 = 800 cMACs: ceil(800 / 64) = 13 + 5 = 18 cycles
+  EXPECT_EQ(B.clk.to_cycles(B.rigs[0]->sink.when.back() - start), 18u);
+  for (int b = 0; b < mv.W.bins(); ++b)
+    for (int r = 0; r < 16; ++r)
+      for (int part = 0; part < 2; ++part) {
+        const std::size_t at = FixedCirculant::acc_index(b, mv.chunks(), r, part);
+        EXPECT_EQ(mv.acc[at], r < 8 ? 0 : full[at]) << "bin " << b << " row " << r;
+      }
+}
