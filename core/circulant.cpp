@@ -1,6 +1,7 @@
 #include "core/circulant.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -73,6 +74,31 @@ FixedCirculant::FixedCirculant(const std::vector<const CirculantMatrix*>& parts,
     j0 += m->q;
   }
 
+  narrow_ = num.weight.bits() <= 16;
+  packed16_ = narrow_ && num.act.bits() <= 16;
+  if (narrow_) {
+    w16_.resize(w32_.size());
+    for (std::size_t n = 0; n < w32_.size(); ++n) w16_[n] = static_cast<std::int16_t>(w32_[n]);
+  }
+  if (!check_bounds(num))
+    throw InputError("accumulator of " + std::to_string(num.acc_bits) + " bits could overflow: a " +
+                     std::to_string(p_ * k_) + "-row matrix needs " + std::to_string(acc_bits_needed_) + " bits");
+}
+
+FixedCirculant::FixedCirculant(int p, int q, int k, const Numerics& num) {
+  p_ = p;
+  q_ = q;
+  k_ = k;
+  bins_ = num_bins(k_);
+  chunks_ = (p_ + kRowChunk - 1) / kRowChunk;
+  w32_.assign(static_cast<std::size_t>(bins_) * chunks_ * q_ * kRowChunk * 2, 0);
+  narrow_ = num.weight.bits() <= 16;
+  packed16_ = narrow_ && num.act.bits() <= 16;
+  if (narrow_) w16_.assign(w32_.size(), 0);
+  check_bounds(num);
+}
+
+bool FixedCirculant::check_bounds(const Numerics& num) {
   // Exactness bounds. |S| <= sum_j (|re| + |im|) * Xmax per row and bin.
   const std::int64_t xmax = num.act.max_raw();
   std::int64_t worst = 0, pair_max = 1;
@@ -88,16 +114,40 @@ FixedCirculant::FixedCirculant(const std::vector<const CirculantMatrix*>& parts,
       worst = std::max(worst, row * xmax);
     }
   acc_bits_needed_ = bits_for(worst);
-  if (acc_bits_needed_ > num.acc_bits)
-    throw InputError("accumulator of " + std::to_string(num.acc_bits) + " bits could overflow: a " +
-                     std::to_string(p_ * k_) + "-row matrix needs " + std::to_string(acc_bits_needed_) + " bits");
-  int32_run_ = static_cast<int>(std::clamp<std::int64_t>(((std::int64_t{1} << 31) - 1) / (pair_max * xmax), 1, q_));
+  int32_run_ = static_cast<int>(std::clamp<std::int64_t>(((std::int64_t{1} << 31) - 1) / (pair_max * xmax), 1,
+                                                         std::max(q_, 1)));
+  return acc_bits_needed_ <= num.acc_bits;
+}
 
-  packed16_ = num.weight.bits() <= 16 && num.act.bits() <= 16;
-  if (packed16_) {
-    w16_.resize(w32_.size());
-    for (std::size_t n = 0; n < w32_.size(); ++n) w16_[n] = static_cast<std::int16_t>(w32_[n]);
+std::string FixedCirculant::packed() const {
+  std::string out(packed_bytes(), '\0');
+  if (narrow_)
+    std::memcpy(&out[0], w16_.data(), out.size());
+  else
+    std::memcpy(&out[0], w32_.data(), out.size());
+  return out;
+}
+
+bool FixedCirculant::load_packed(const void* bytes, std::size_t n) { return load_packed_chunks(bytes, n, 0, chunks_); }
+
+bool FixedCirculant::load_packed_chunks(const void* bytes, std::size_t n, int c0, int c1) {
+  const std::size_t words_per_chunk = static_cast<std::size_t>(q_) * kRowChunk * 2;
+  const std::size_t wb = narrow_ ? 2 : 4;
+  if (c0 < 0 || c1 > chunks_ || c0 > c1 || n != static_cast<std::size_t>(bins_) * (c1 - c0) * words_per_chunk * wb)
+    return false;
+  const auto* src = static_cast<const std::uint8_t*>(bytes);
+  for (int b = 0; b < bins_; ++b) {
+    const std::size_t dst = (static_cast<std::size_t>(b) * chunks_ + c0) * words_per_chunk;
+    const std::size_t cnt = static_cast<std::size_t>(c1 - c0) * words_per_chunk;
+    if (narrow_) {
+      std::memcpy(&w16_[dst], src, cnt * 2);
+      for (std::size_t i = 0; i < cnt; ++i) w32_[dst + i] = w16_[dst + i];
+    } else {
+      std::memcpy(&w32_[dst], src, cnt * 4);
+    }
+    src += cnt * wb;
   }
+  return true;
 }
 
 std::int32_t FixedCirculant::w_re(int b, int i, int j) const { return w32_[index(b, i, j) * 2]; }
@@ -107,7 +157,7 @@ void FixedCirculant::set_w(int b, int i, int j, std::int32_t re, std::int32_t im
   std::size_t at = index(b, i, j) * 2;
   w32_[at] = re;
   w32_[at + 1] = im;
-  if (packed16_) {
+  if (narrow_) {
     w16_[at] = static_cast<std::int16_t>(re);
     w16_[at + 1] = static_cast<std::int16_t>(im);
   }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <complex>
+#include <string>
 #include <initializer_list>
 #include <cstdint>
 #include <vector>
@@ -44,6 +45,20 @@ public:
   FixedCirculant() = default;
   // All parts must have the same p and k; their block columns are concatenated in order.
   FixedCirculant(const std::vector<const CirculantMatrix*>& parts, const Numerics& num, SatCounters& sat);
+  // Geometry only, all weights zero (the accelerator's side: weights arrive later through load_packed()).
+  FixedCirculant(int p, int q, int k, const Numerics& num);
+
+  // The weights as the accelerator stores them: every (re, im) word of the host layout, little-endian, 2 bytes per
+  // word when the weight format has at most 16 bits, else 4.
+  std::size_t packed_bytes() const { return w32_.size() * (narrow_ ? 2 : 4); }
+  std::string packed() const;
+  // Replaces the weights of row chunks [c0, c1) (all of them by default) from packed bytes covering exactly those
+  // chunks' words in the same layout order restricted to the chunks (bin-major, chunk, column, row). Returns false
+  // if the size is wrong. The exactness bounds are recomputed by check_bounds().
+  bool load_packed(const void* bytes, std::size_t n);
+  bool load_packed_chunks(const void* bytes, std::size_t n, int c0, int c1);
+  // Recomputes the int32 run length and the accumulator bound; false if `acc_bits` could overflow.
+  bool check_bounds(const Numerics& num);
 
   int p() const { return p_; }
   int q() const { return q_; }
@@ -77,7 +92,8 @@ private:
     return ((static_cast<std::size_t>(b) * chunks_ + i / kRowChunk) * q_ + j) * kRowChunk + i % kRowChunk;
   }
   int p_ = 0, q_ = 0, k_ = 1, bins_ = 1, chunks_ = 0;
-  bool packed16_ = false;
+  bool narrow_ = false;    // weights stored as int16 (weight format of at most 16 bits)
+  bool packed16_ = false;  // and the int16 pairwise kernel applies (activations of at most 16 bits too)
   int int32_run_ = 1, acc_bits_needed_ = 0;
   std::vector<std::int32_t> w32_;  // pairs: [index * 2 + {re, im}]
   std::vector<std::int16_t> w16_;  // the same when every value fits 16 bits

@@ -67,6 +67,9 @@ inline std::int64_t shift_round(std::int64_t v, int s, Rounding r) {
   return (v + ((std::int64_t{1} << (s - 1)) - 1) + t) >> s;
 }
 
+// v * 2^s for s >= 0 without the undefined behaviour of shifting a negative value left (C++17).
+inline std::int64_t shl(std::int64_t v, int s) { return v * (std::int64_t{1} << s); }
+
 // Clamps to the symmetric b-bit range, counting a saturation.
 inline std::int32_t saturate(std::int64_t v, int bits, SatKind kind, SatCounters& sat) {
   const std::int64_t hi = (std::int64_t{1} << (bits - 1)) - 1;

@@ -49,6 +49,13 @@ FixedMatvec::FixedMatvec(const std::vector<const CirculantMatrix*>& parts, const
   y.assign(static_cast<std::size_t>(W.p()) * W.k(), 0);
 }
 
+FixedMatvec::FixedMatvec(int p, int q, int k, const Numerics& num)
+    : W(p, q, k, num), fft(std::make_unique<FixedFft>(k, num.tw_frac(), num.rounding)) {
+  X.resize(W.q(), W.bins());
+  acc.assign(W.acc_size(), 0);
+  y.assign(static_cast<std::size_t>(W.p()) * W.k(), 0);
+}
+
 void FixedMatvec::fft_blocks(int j0, int j1, const Numerics& num, SatCounters& sat) {
   fft_input_blocks(seg, static_cast<std::size_t>(nseg), *fft, num.act.bits(), X, j0, j1, sat);
 }
@@ -111,6 +118,39 @@ FixedLayer::FixedLayer(const Model& m, const Layer& L, const Numerics& num, SatC
   tanh_cell = std::make_unique<Activation>(ActFn::tanh, num.activation, num.cell, num.act);
 }
 
+FixedLayer::FixedLayer(const LayerGeom& g, const Numerics& num) {
+  arch = g.arch;
+  in_dim = g.in_dim;
+  cell = g.cell;
+  gates = g.gates();
+  rec = g.rec();
+  joint = g.joint();
+  const int qx = (in_dim + g.k_x - 1) / g.k_x, qr = rec / g.k_r;
+  if (joint) {
+    G = FixedMatvec(gates * cell / g.k_x, qx + qr, g.k_x, num);
+  } else {
+    G = FixedMatvec(gates * cell / g.k_x, qx, g.k_x, num);
+    R = FixedMatvec(gates * cell / g.k_r, qr, g.k_r, num);
+  }
+  if (arch == Arch::lstmp && g.proj > 0) P = FixedMatvec(g.proj / g.k_proj, cell / g.k_proj, g.k_proj, num);
+  const std::size_t gc = static_cast<std::size_t>(gates) * cell;
+  if (arch == Arch::lstmp) {
+    bias.assign(gc, 0);
+    peep.assign(3 * static_cast<std::size_t>(cell), 0);
+  } else {
+    bias_x.assign(gc, 0);
+    bias_r.assign(gc, 0);
+  }
+  c.assign(static_cast<std::size_t>(cell), 0);
+  m.assign(static_cast<std::size_t>(cell), 0);
+  r_prev.assign(static_cast<std::size_t>(rec), 0);
+  r_next.assign(static_cast<std::size_t>(rec), 0);
+  gate.assign(gc, 0);
+  sig = std::make_unique<Activation>(ActFn::sigmoid, num.activation, num.act, num.act);
+  tanh_act = std::make_unique<Activation>(ActFn::tanh, num.activation, num.act, num.act);
+  tanh_cell = std::make_unique<Activation>(ActFn::tanh, num.activation, num.cell, num.act);
+}
+
 void FixedLayer::reset() {
   std::fill(c.begin(), c.end(), 0);
   std::fill(m.begin(), m.end(), 0);
@@ -137,7 +177,7 @@ void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) {
     for (int u = u0; u < u1; ++u) {
       auto pre = [&](int g, int peep_row) {
         const int idx = g * C + u;
-        std::int64_t v = wide(idx) + (static_cast<std::int64_t>(bias[idx]) << n.guard_bits);
+        std::int64_t v = wide(idx) + shl(bias[idx], n.guard_bits);
         if (peep_row >= 0) v += shift_round(static_cast<std::int64_t>(peep[peep_row * C + u]) * c[u], pe, rnd);
         return write_back(v, F, n.act, rnd, SatKind::accum, sat);
       };
@@ -151,15 +191,15 @@ void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) {
   for (int u = u0; u < u1; ++u) {
     auto both = [&](int g) {
       const int idx = g * C + u;
-      return G.y[idx] + R.y[idx] + ((static_cast<std::int64_t>(bias_x[idx]) + bias_r[idx]) << n.guard_bits);
+      return G.y[idx] + R.y[idx] + shl(static_cast<std::int64_t>(bias_x[idx]) + bias_r[idx], n.guard_bits);
     };
     const std::int32_t rg = sig->eval(write_back(both(0), F, n.act, rnd, SatKind::accum, sat));
     const std::int32_t zg = sig->eval(write_back(both(1), F, n.act, rnd, SatKind::accum, sat));
     const int idx = 2 * C + u;
     const std::int32_t hn =
-        write_back(R.y[idx] + (static_cast<std::int64_t>(bias_r[idx]) << n.guard_bits), F, n.act, rnd, SatKind::accum,
+        write_back(R.y[idx] + shl(bias_r[idx], n.guard_bits), F, n.act, rnd, SatKind::accum,
                    sat);
-    const std::int64_t npre = G.y[idx] + (static_cast<std::int64_t>(bias_x[idx]) << n.guard_bits) +
+    const std::int64_t npre = G.y[idx] + shl(bias_x[idx], n.guard_bits) +
                               shift_round(static_cast<std::int64_t>(rg) * hn, rn, rnd);
     gate[u] = rg;
     gate[C + u] = zg;
@@ -184,11 +224,11 @@ void FixedLayer::cell_update(int u0, int u1, const Numerics& n, SatCounters& sat
   const int F2 = std::max(n.act.n + n.cell.n, 2 * n.act.n);
   for (int u = u0; u < u1; ++u) {
     const std::int64_t ig = gate[u], fg = gate[C + u], gg = gate[2 * C + u];
-    const std::int64_t fc = fg * c[u] << (F2 - n.act.n - n.cell.n);
-    const std::int64_t igp = ig * gg << (F2 - 2 * n.act.n);
+    const std::int64_t fc = shl(fg * c[u], F2 - n.act.n - n.cell.n);
+    const std::int64_t igp = shl(ig * gg, F2 - 2 * n.act.n);
     c[u] = write_back(fc + igp, F2, n.cell, rnd, SatKind::cell, sat);
     const int idx = 3 * C + u;
-    std::int64_t v = G.y[idx] + (joint ? 0 : R.y[idx]) + (static_cast<std::int64_t>(bias[idx]) << n.guard_bits);
+    std::int64_t v = G.y[idx] + (joint ? 0 : R.y[idx]) + shl(bias[idx], n.guard_bits);
     v += shift_round(static_cast<std::int64_t>(peep[2 * C + u]) * c[u], pe, rnd);
     const std::int32_t og = sig->eval(write_back(v, F, n.act, rnd, SatKind::accum, sat));
     gate[idx] = og;
@@ -215,10 +255,15 @@ FixedOutput::FixedOutput(const Model& m, const Numerics& num, SatCounters& sat) 
   logits.assign(static_cast<std::size_t>(m.num_classes), 0);
 }
 
+FixedOutput::FixedOutput(int classes, int in_dim, const Numerics& num) : O(classes, in_dim, 1, num) {
+  bias.assign(static_cast<std::size_t>(classes), 0);
+  logits.assign(static_cast<std::size_t>(classes), 0);
+}
+
 void FixedOutput::writeback(int c0, int c1, const Numerics& n, SatCounters& sat) {
   const int F = n.act.n + n.guard_bits;
   for (int c = c0; c < c1; ++c)
-    logits[c] = write_back(O.y[c] + (static_cast<std::int64_t>(bias[c]) << n.guard_bits), F, n.act, n.rounding,
+    logits[c] = write_back(O.y[c] + shl(bias[c], n.guard_bits), F, n.act, n.rounding,
                            SatKind::accum, sat);
 }
 

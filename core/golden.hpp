@@ -49,6 +49,7 @@ struct FixedMatvec {
 
   FixedMatvec() = default;
   FixedMatvec(const std::vector<const CirculantMatrix*>& parts, const Numerics& num, SatCounters& sat);
+  FixedMatvec(int p, int q, int k, const Numerics& num);  // zero weights (filled by FixedCirculant::load_packed)
   bool empty() const { return W.p() == 0; }
   void set_inputs(InputSegment a) { seg[0] = a, nseg = 1; }
   void set_inputs(InputSegment a, InputSegment b) { seg[0] = a, seg[1] = b, nseg = 2; }
@@ -63,6 +64,16 @@ struct FixedMatvec {
   // IFFT unit: outputs of block rows [i0, i1).
   void ifft_rows(int i0, int i1, const Numerics& num, SatCounters& sat);
   void run(const Numerics& num, SatCounters& sat);  // all three over the whole matrix
+};
+
+// A layer's shape as the accelerator's descriptor gives it.
+struct LayerGeom {
+  Arch arch = Arch::lstmp;
+  int in_dim = 0, cell = 0, proj = 0;  // proj 0: none
+  int k_x = 1, k_r = 1, k_proj = 1;
+  int rec() const { return arch == Arch::lstmp && proj > 0 ? proj : cell; }
+  int gates() const { return arch == Arch::lstmp ? 4 : 3; }
+  bool joint() const { return arch == Arch::lstmp && k_x == k_r; }
 };
 
 // One layer's fixed-point weights, buffers and recurrent state.
@@ -80,6 +91,8 @@ struct FixedLayer {
   std::unique_ptr<Activation> sig, tanh_act, tanh_cell;
 
   FixedLayer(const Model& m, const Layer& L, const Numerics& num, SatCounters& sat);
+  // Geometry only: weights, biases and state zero, to be loaded (the accelerator's side).
+  FixedLayer(const LayerGeom& g, const Numerics& num);
   void reset();
   // Points the gate matvecs at this frame's input (and r').
   void begin_frame(const std::int32_t* in);
@@ -101,6 +114,7 @@ struct FixedOutput {
   FixedMatvec O;
   std::vector<std::int32_t> bias, logits;
   FixedOutput(const Model& m, const Numerics& num, SatCounters& sat);
+  FixedOutput(int classes, int in_dim, const Numerics& num);  // zero weights
   void writeback(int c0, int c1, const Numerics& num, SatCounters& sat);  // logits[c] for classes [c0, c1)
 };
 

@@ -355,15 +355,25 @@ Model parse_model(std::string bytes, const std::string& path) {
     fail_meta("proj_dim", std::to_string(d.proj_dim) + ", but a GRU has no projection (must be 0)");
 
   const std::string& phone_text = meta("phone_set");
+  // A "\u0000" in the metadata string becomes a NUL here, where nlohmann would stop reading and ignore the rest.
+  if (phone_text.find('\0') != std::string::npos)
+    fail_meta("phone_set", "not a JSON array of strings (it contains a NUL character)");
   json phones;
   try {
     phones = json::parse(phone_text);
   } catch (const json::parse_error& e) {
     fail_meta("phone_set", "not a JSON array of strings (parse error at character " + std::to_string(e.byte) + ")");
+  } catch (const json::out_of_range&) {
+    // nlohmann refuses numbers beyond double's range with out_of_range, not parse_error.
+    fail_meta("phone_set", "not a JSON array of strings (a number in it is out of range)");
   }
   if (!phones.is_array()) fail_meta("phone_set", "not a JSON array of strings");
   for (const auto& p : phones) {
-    if (!p.is_string()) fail_meta("phone_set", "element " + printable(p.dump()) + " is not a string");
+    // A nested array or object is named by its type: dump() recurses once per level, and the nesting is unbounded.
+    if (!p.is_string())
+      fail_meta("phone_set", "element " +
+                                 (p.is_structured() ? std::string("of type ") + p.type_name() : printable(p.dump())) +
+                                 " is not a string");
     m.phone_set.push_back(p.get<std::string>());
   }
   if (std::string why = check_phone_set(m.phone_set, d.num_classes); !why.empty()) fail_meta("phone_set", why);

@@ -17,6 +17,9 @@ namespace {
 
 // The reference implementation's limit; a larger header is a corrupt length field, not a real model.
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+// The reference reader (serde_json) refuses JSON nested past its recursion limit of 128 too. Here the limit also
+// keeps nlohmann's dump(), which error messages use and which recurses once per level, from running off the stack.
+constexpr int kMaxHeaderDepth = 128;
 
 struct DTypeInfo {
   DType type;
@@ -81,6 +84,29 @@ using json = nlohmann::json;
 std::string decode_json_string(const std::string& literal) {
   if (literal.find('\\') == std::string::npos) return literal.substr(1, literal.size() - 2);
   return json::parse(literal).get<std::string>();
+}
+
+// Offset of the first bracket nested deeper than kMaxHeaderDepth, or npos. Brackets inside strings do not count.
+std::size_t too_deep(const std::string& text) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxHeaderDepth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string::npos;
 }
 
 // nlohmann reports no positions for keys, so the already-validated header text is walked once more to find where
@@ -262,6 +288,12 @@ SafeTensors parse_safetensors(std::string bytes, const std::string& name) {
                      std::to_string(file_size) + " bytes)");
 
   const std::string text = bytes.substr(8, static_cast<std::size_t>(header_len));
+  // nlohmann takes a NUL byte for the end of its input and would accept whatever follows; JSON has no raw NUL
+  // anywhere (in a string it must be escaped), so the header is invalid.
+  if (const auto nul = text.find('\0'); nul != std::string::npos)
+    fail_at_byte(name, 8 + nul, "header is not valid JSON: NUL byte");
+  if (const auto deep = too_deep(text); deep != std::string::npos)
+    fail_at_byte(name, 8 + deep, "header nests deeper than " + std::to_string(kMaxHeaderDepth) + " levels");
   json header;
   try {
     header = json::parse(text);
@@ -274,6 +306,17 @@ SafeTensors parse_safetensors(std::string bytes, const std::string& name) {
     const auto colon = what.find(": ");
     if (what.rfind("[json.exception.", 0) == 0 && colon != std::string::npos) what = what.substr(colon + 2);
     fail_at_byte(name, pos, "header is not valid JSON: " + printable(what));
+  } catch (const json::out_of_range& e) {
+    // A number too large for a double (out_of_range.406). nlohmann gives no position but quotes the number, which
+    // locates it well enough.
+    const std::string what = e.what();
+    const auto open = what.find('\'');
+    std::string number = open == std::string::npos ? std::string() : what.substr(open + 1);
+    if (!number.empty() && number.back() == '\'') number.pop_back();
+    const auto at = number.empty() ? std::string::npos : text.find(number);
+    if (number.size() > 40) number = number.substr(0, 40) + "...";
+    fail_at_byte(name, 8 + (at == std::string::npos ? 0 : at),
+                 "header is not valid JSON: number " + printable(number) + " is out of range");
   }
   if (!header.is_object()) {
     const auto first = text.find_first_not_of(" \t\r\n");

@@ -19,6 +19,7 @@
 #include "platform/cli.hpp"
 #include "platform/default_paths.hpp"
 #include "platform/hw_config.hpp"
+#include "platform/vp_run.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -123,6 +124,62 @@ void write_outputs(const RunOptions& o, const std::vector<Utterance>& outs) {
   for (const auto& u : outs) write_npy((fs::path(o.out) / (u.key + ".npy")).string(), u.mat);
 }
 
+void print_saturations(const SatCounters& sat) {
+  std::printf("  saturations: %llu", static_cast<unsigned long long>(sat.total()));
+  if (sat.total()) {
+    std::printf(" (");
+    bool first = true;
+    for (int k = 0; k < static_cast<int>(SatKind::count_); ++k)
+      if (sat.n[k]) {
+        std::printf("%s%s %llu", first ? "" : ", ", sat_kind_name(static_cast<SatKind>(k)),
+                    static_cast<unsigned long long>(sat.n[k]));
+        first = false;
+      }
+    std::printf(")");
+  }
+  std::printf("\n");
+}
+
+void print_scores(const ErrorCounts& err) {
+  std::printf("  frame error: %.2f%% (%llu of %llu frames)\n", err.frame_error_pct(),
+              static_cast<unsigned long long>(err.frame_errors), static_cast<unsigned long long>(err.frames));
+  std::printf("PER: %.2f%%\n", err.per_pct());
+}
+
+int run_vp(const RunOptions& o, const HwConfig& hw, const Numerics& num, const Model& model,
+           const std::vector<Utterance>& utts, const std::vector<Alignment>& ali, int sil) {
+  VpConfig cfg = vp_config_of(hw);
+  std::size_t frames = 0;
+  for (const auto& u : utts) frames += u.mat.rows;
+  auto t0 = std::chrono::steady_clock::now();
+  VpRunResult r = run_on_vp(model, num, cfg, utts);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (r.driver_error) throw std::runtime_error("virtual platform: " + r.error);
+  ErrorCounts err;
+  std::uint64_t cycles = 0;
+  SatCounters sat = r.input_saturations;
+  std::uint64_t dev_sat = 0;
+  for (std::size_t i = 0; i < r.outputs.size(); ++i) {
+    if (!ali.empty()) err += score_utterance(r.outputs[i].mat, ali[i].phones, sil);
+    cycles += r.stats[i].cycles;
+    dev_sat += r.stats[i].counters.saturations;
+  }
+  write_outputs(o, r.outputs);
+  const double mhz = hw.clock_mhz;
+  const double cpf = frames ? static_cast<double>(cycles) / static_cast<double>(frames) : 0.0;
+  std::printf("circa run (virtual platform): %s\n", o.model.c_str());
+  std::printf("  %zu utterance(s), %zu frames from %s\n", utts.size(), frames, o.features.c_str());
+  std::printf("  device: %.0f cycles/frame = %.2f us/frame at %.0f MHz, %.0f frames/s; weights %s (%.1f KiB)\n", cpf,
+              cpf / mhz, mhz, cpf > 0 ? mhz * 1e6 / cpf : 0.0, r.weights_on_chip ? "on chip" : "streamed from DDR",
+              static_cast<double>(r.weight_bytes) / 1024.0);
+  std::printf("  host: %.3f s wall, %.3f ms/frame\n", wall, frames ? 1e3 * wall / frames : 0.0);
+  std::printf("  saturations: %llu in the datapath, %llu in input quantization\n",
+              static_cast<unsigned long long>(dev_sat), static_cast<unsigned long long>(sat.total()));
+  if (!ali.empty()) print_scores(err);
+  if (!o.out.empty()) std::printf("  wrote %s (%s)\n", o.out.c_str(), o.out_format.c_str());
+  return 0;
+}
+
 std::string key_safe(const std::string& key) {
   for (char c : key)
     if (c == '/' || c == '\\' || key == "." || key == "..")
@@ -150,10 +207,7 @@ int cmd_run(const Args& args) {
   for (std::size_t i = 0; i < model.phone_set.size(); ++i)
     if (model.phone_set[i] == "sil") sil = static_cast<int>(i);
 
-  if (!o.functional) {
-    std::cerr << "circa run: the virtual platform is not built yet; use --functional for the golden model\n";
-    return 1;
-  }
+  if (!o.functional) return run_vp(o, hw, num, model, utts, ali, sil);
 
   std::unique_ptr<FixedGolden> fixed;
   std::unique_ptr<FloatGolden> flt;
@@ -190,27 +244,8 @@ int cmd_run(const Args& args) {
                 num.acc_bits, hw.act_mode.c_str());
   std::printf("  host time: %.3f ms/frame (%.0f frames/s)\n", frames ? 1e3 * wall / frames : 0.0,
               wall > 0 ? frames / wall : 0.0);
-  if (fixed) {
-    const SatCounters& sat = fixed->saturations();
-    std::printf("  saturations: %llu", static_cast<unsigned long long>(sat.total()));
-    if (sat.total()) {
-      std::printf(" (");
-      bool first = true;
-      for (int k = 0; k < static_cast<int>(SatKind::count_); ++k)
-        if (sat.n[k]) {
-          std::printf("%s%s %llu", first ? "" : ", ", sat_kind_name(static_cast<SatKind>(k)),
-                      static_cast<unsigned long long>(sat.n[k]));
-          first = false;
-        }
-      std::printf(")");
-    }
-    std::printf("\n");
-  }
-  if (!ali.empty()) {
-    std::printf("  frame error: %.2f%% (%llu of %llu frames)\n", err.frame_error_pct(),
-                static_cast<unsigned long long>(err.frame_errors), static_cast<unsigned long long>(err.frames));
-    std::printf("PER: %.2f%%\n", err.per_pct());
-  }
+  if (fixed) print_saturations(fixed->saturations());
+  if (!ali.empty()) print_scores(err);
   if (!o.out.empty()) std::printf("  wrote %s (%s)\n", o.out.c_str(), o.out_format.c_str());
   return 0;
 }

@@ -12,11 +12,38 @@ namespace po = boost::program_options;
 
 namespace circa {
 
+namespace {
+
+// Values and keys come from the file or the command line; escaping keeps every error message on one printable line.
+std::string printable(const std::string& s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+  return out;
+}
+
+// Boost.Program_options (1.74) fills in its error messages by replacing "%value%", "%option%" and the like until
+// none is left, so a value or key that itself holds such a placeholder loops forever. No hardware key or value has
+// any use for '%', so it is refused before program_options sees it.
+constexpr const char* kNoPercent = "'%' is not allowed in hardware keys or values";
+
+}  // namespace
+
 QFormat parse_qformat(const std::string& text, const std::string& where) {
   static const std::regex re(R"(Q([0-9]{1,2})\.([0-9]{1,2}))");
   std::smatch mt;
   if (!std::regex_match(text, mt, re))
-    throw InputError(where + ": '" + text + "' is not a Q format (expected Qm.n, e.g. Q8.8; m counts the sign bit)");
+    throw InputError(where + ": '" + printable(text) +
+                     "' is not a Q format (expected Qm.n, e.g. Q8.8; m counts the sign bit)");
   QFormat q{std::stoi(mt[1]), std::stoi(mt[2])};
   if (q.m < 1 || q.bits() < 8 || q.bits() > 18)
     throw InputError(where + ": " + text + " has " + std::to_string(q.bits()) +
@@ -65,7 +92,7 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
   auto got = [](const auto& v) {
     std::ostringstream s;
     s << v;
-    return ", got '" + s.str() + "'";
+    return ", got '" + printable(s.str()) + "'";
   };
   if (c.accumulator_bits < 32 || c.accumulator_bits > 64)
     bad("numerics.accumulator_bits", "must be 32..64" + got(c.accumulator_bits));
@@ -108,25 +135,33 @@ HwConfig load_hw_config_text(const std::string& text, const std::string& ini_pat
 
   // Scan the INI ourselves first: program_options reports neither line numbers nor duplicate keys.
   std::map<std::string, std::string> where;
+  // What program_options gets: the same lines, with the ';' comments blanked, which it would reject as invalid lines
+  // (it knows only '#').
+  std::string po_text;
   {
     std::istringstream in(text);
     std::string line, section;
     for (int n = 1; std::getline(in, line); ++n) {
       std::string t = trim(line);
-      if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+      const bool comment = t.empty() || t[0] == '#' || t[0] == ';';
+      po_text += (comment ? std::string() : line) + '\n';
+      if (comment) continue;
       std::string pos = ini_path + ": line " + std::to_string(n);
+      if (t.substr(0, t.find('#')).find('%') != std::string::npos) throw InputError(pos + ": " + kNoPercent);
       if (t[0] == '[') {
-        if (t.back() != ']' || t.size() < 3) throw InputError(pos + ": malformed section header '" + t + "'");
+        if (t.back() != ']' || t.size() < 3)
+          throw InputError(pos + ": malformed section header '" + printable(t) + "'");
         section = trim(t.substr(1, t.size() - 2));
         continue;
       }
       auto eq = t.find('=');
-      if (eq == std::string::npos) throw InputError(pos + ": expected 'key = value', got '" + t + "'");
+      if (eq == std::string::npos) throw InputError(pos + ": expected 'key = value', got '" + printable(t) + "'");
       std::string key = trim(t.substr(0, eq));
       std::string full = section.empty() ? key : section + "." + key;
       if (key.empty()) throw InputError(pos + ": empty key");
-      if (!desc.find_nothrow(full, false)) throw InputError(pos + ": unknown key '" + full + "'");
-      if (where.count(full)) throw InputError(pos + ": duplicate key '" + full + "' (first at " + where[full] + ")");
+      if (!desc.find_nothrow(full, false)) throw InputError(pos + ": unknown key '" + printable(full) + "'");
+      if (where.count(full))
+        throw InputError(pos + ": duplicate key '" + printable(full) + "' (first at " + where[full] + ")");
       where[full] = pos;
     }
   }
@@ -137,25 +172,29 @@ HwConfig load_hw_config_text(const std::string& text, const std::string& ini_pat
     // Command-line overrides first: program_options keeps the first value stored for a key.
     if (!cli_overrides.empty()) {
       std::vector<std::string> args;
-      for (const auto& o : cli_overrides) args.push_back("--" + o);
+      for (const auto& o : cli_overrides) {
+        if (o.find('%') != std::string::npos)
+          throw InputError("option --" + printable(o.substr(0, o.find('='))) + ": " + kNoPercent);
+        args.push_back("--" + o);
+      }
       failing = "command line";
       po::store(po::command_line_parser(args).options(desc).run(), vm);
       // Values given on the command line are reported as options, not as lines of the file.
       for (const auto& o : cli_overrides) {
         std::string key = o.substr(0, o.find('='));
-        where[key] = "option --" + key;
+        where[key] = "option --" + printable(key);
       }
     }
     failing = ini_path;
-    std::istringstream in(text);
+    std::istringstream in(po_text);
     po::store(po::parse_config_file(in, desc, false), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     // Name the line when the message names a key we located.
     for (const auto& [key, pos] : where)
       if (std::string(e.what()).find(key) != std::string::npos && failing == ini_path)
-        throw InputError(pos + ": " + e.what());
-    throw InputError(failing + ": " + e.what());
+        throw InputError(pos + ": " + printable(e.what()));
+    throw InputError(failing + ": " + printable(e.what()));
   }
   validate(c, r, where);
   return c;

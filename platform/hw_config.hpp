@@ -45,6 +45,10 @@ HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::stri
 HwConfig load_hw_config_text(const std::string& text, const std::string& name,
                              const std::vector<std::string>& cli_overrides);
 
+struct VpConfig;
+// The platform's timing parameters a config describes (platform/vp.hpp).
+VpConfig vp_config_of(const HwConfig& c);
+
 // The datapath numerics a config describes (what core's golden model and the units compute with).
 Numerics numerics_of(const HwConfig& c);
 

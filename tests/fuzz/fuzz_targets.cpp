@@ -121,8 +121,12 @@ bool feed_hw_config(const std::string& in) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
-      {"safetensors", feed_safetensors}, {"ark", feed_ark},   {"scp", feed_scp},
-      {"npy", feed_npy},                 {"alignment", feed_alignment}, {"hw_config", feed_hw_config},
+      {"safetensors", feed_safetensors},
+      {"ark", feed_ark},
+      {"scp", feed_scp},
+      {"npy", feed_npy},
+      {"alignment", feed_alignment},
+      {"hw_config", feed_hw_config},
   };
   return all;
 }

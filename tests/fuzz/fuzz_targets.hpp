@@ -12,8 +12,9 @@ namespace circa::fuzz {
 struct Target {
   const char* name;  // as in tests/fuzz/corpus/<name>/ and fuzz_<name>
   // Feeds one input to the parser(s). Returns true if the input was accepted (for ark: by any of the readers it
-  // tries), false if it was rejected with an InputError whose message is one printable line naming the input. Anything else escapes: another exception
-  // type, a malformed message (std::logic_error), an inconsistent parse result (std::logic_error).
+  // tries), false if it was rejected with an InputError whose message is one printable line naming the input. Anything
+  // else escapes: another exception type, a malformed message (std::logic_error), an inconsistent parse result
+  // (std::logic_error).
   bool (*feed)(const std::string& input);
 };
 

@@ -95,12 +95,11 @@ void safetensors_corpus() {
 
   // A valid container but no model (no metadata, dtypes circa's models never hold), for the dtype conversions.
   {
-    const std::string header =
-        R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
-        R"("b":{"dtype":"BF16","shape":[1,2],"data_offsets":[4,8]},)"
-        R"("c":{"dtype":"F64","shape":[1],"data_offsets":[8,16]},)"
-        R"("d":{"dtype":"I32","shape":[],"data_offsets":[16,20]},)"
-        R"("e":{"dtype":"U8","shape":[0],"data_offsets":[20,20]}})";
+    const std::string header = R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+                               R"("b":{"dtype":"BF16","shape":[1,2],"data_offsets":[4,8]},)"
+                               R"("c":{"dtype":"F64","shape":[1],"data_offsets":[8,16]},)"
+                               R"("d":{"dtype":"I32","shape":[],"data_offsets":[16,20]},)"
+                               R"("e":{"dtype":"U8","shape":[0],"data_offsets":[20,20]}})";
     std::string b;
     put_le(b, header.size(), 8);
     b += header;
@@ -163,7 +162,8 @@ void ark_corpus() {
   for (int j = 0; j < 3; ++j) cm += std::string{'\x00', '\xff'};
   std::string cm2 = "c2 " + std::string("\0BCM2 ", 6) + global(0.0f, 1.0f, 2, 3);
   for (std::uint16_t q : {0, 1, 2, 32768, 65534, 65535}) put_le(cm2, q, 2);
-  std::string cm3 = "c3 " + std::string("\0BCM3 ", 6) + global(-4.0f, 8.0f, 2, 3) + std::string("\x00\x01\x40\x80\xc0\xff", 6);
+  std::string cm3 =
+      "c3 " + std::string("\0BCM3 ", 6) + global(-4.0f, 8.0f, 2, 3) + std::string("\x00\x01\x40\x80\xc0\xff", 6);
   put("ark", "cm.ark", cm);
   put("ark", "cm2.ark", cm2);
   put("ark", "cm3.ark", cm3);

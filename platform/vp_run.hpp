@@ -1,0 +1,47 @@
+// circa: inference on the virtual platform. The host CPU's program is the C driver plus the host runtime: open the
+// device, load the packed model into DDR, then per utterance pack the frames, run the job, read the logits back.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/matrix.hpp"
+#include "core/model.hpp"
+#include "core/numerics.hpp"
+#include "platform/vp.hpp"
+
+extern "C" {
+#include "sw_driver/circa_drv.h"
+}
+
+namespace circa {
+
+struct UtteranceStats {
+  std::uint64_t cycles = 0, frames = 0;
+  AccelCounters counters;
+  std::vector<std::uint64_t> frame_done;  // cycles from START to each frame's end
+};
+
+struct VpRunResult {
+  int driver_error = 0;  // 0, or the circa_drv / device code that stopped the run
+  std::string error;     // its string
+  std::vector<Utterance> outputs;
+  std::vector<UtteranceStats> stats;
+  SatCounters input_saturations;
+  bool weights_on_chip = true;
+  std::uint64_t weight_bytes = 0;
+  double sim_seconds = 0;
+};
+
+// A hook for tests: called after the model is in DDR and before the first job (e.g. to corrupt a weight word).
+using AfterLoadHook = std::function<void(vp&, std::uint64_t model_base)>;
+
+// Elaborates the platform and runs it; one call per process (SystemC elaborates once).
+VpRunResult run_on_vp(const Model& m, const Numerics& num, const VpConfig& cfg, const std::vector<Utterance>& utts,
+                      const AfterLoadHook& after_load = nullptr);
+
+// The C HAL over the host CPU (register accesses relative to the register block).
+circa_hal make_vp_hal(host_cpu& cpu);
+
+}  // namespace circa

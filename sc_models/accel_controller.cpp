@@ -1,0 +1,539 @@
+#include "sc_models/accel_controller.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "sw_driver/circa_regs.h"
+#include "sw_driver/runtime.hpp"
+
+namespace circa {
+
+using sc_core::sc_time;
+using sc_core::sc_time_stamp;
+using sc_core::SC_ZERO_TIME;
+
+namespace {
+std::uint32_t qword(const QFormat& q) { return static_cast<std::uint32_t>(q.m) | (static_cast<std::uint32_t>(q.n) << 8); }
+}  // namespace
+
+accel_controller::accel_controller(sc_core::sc_module_name name, const AccelParams& p, const Numerics& num,
+                                   std::uint64_t ddr_base, std::uint64_t ddr_size)
+    : sc_module(name),
+      regs("regs"),
+      irq("irq"),
+      p_(p),
+      num_(num),
+      ddr_base_(ddr_base),
+      ddr_size_(ddr_size),
+      q_fft_in_("q_fft_in", p.fifo_depth),
+      q_fft_out_("q_fft_out", p.fifo_depth),
+      q_emac_in_("q_emac_in", p.fifo_depth),
+      q_emac_ifft_("q_emac_ifft", p.fifo_depth),
+      q_ifft_out_("q_ifft_out", p.fifo_depth),
+      q_act_in_("q_act_in", p.fifo_depth),
+      q_act_cell_("q_act_cell", p.fifo_depth),
+      q_cell_out_("q_cell_out", p.fifo_depth),
+      irq_level_("irq_level") {
+  regs.register_b_transport(this, &accel_controller::b_transport);
+  regs.register_transport_dbg(this, &accel_controller::transport_dbg);
+  fft_ = std::make_unique<fft_unit>("fft_unit", p_.fft, p_.clock, num_);
+  emac_ = std::make_unique<emac_array>("emac_array", p_.emac, p_.clock);
+  ifft_ = std::make_unique<ifft_unit>("ifft_unit", p_.fft, p_.clock, num_);
+  act_ = std::make_unique<activation_unit>("activation_unit", p_.act, p_.clock, num_);
+  cell_ = std::make_unique<cell_update>("cell_update", p_.cell, p_.clock, num_);
+  fft_->in(q_fft_in_);
+  fft_->out(q_fft_out_);
+  emac_->in(q_emac_in_);
+  emac_->out(q_emac_ifft_);
+  ifft_->in(q_emac_ifft_);
+  ifft_->out(q_ifft_out_);
+  act_->in(q_act_in_);
+  act_->out(q_act_cell_);
+  cell_->in(q_act_cell_);
+  cell_->out(q_cell_out_);
+  caps_.k_mask = p_.k_mask;
+  caps_.weight = num_.weight;
+  caps_.act = num_.act;
+  caps_.cell = num_.cell;
+  caps_.rounding = num_.rounding;
+  caps_.max_dim = p_.max_dim;
+  caps_.max_layers = p_.max_layers;
+  caps_.ddr_base = ddr_base_;
+  caps_.ddr_size = ddr_size_;
+  SC_THREAD(job_thread);
+}
+
+accel_controller::~accel_controller() = default;
+
+// --- registers ---------------------------------------------------------------------------------------------------
+
+std::uint32_t accel_controller::caps(std::uint32_t off) const {
+  switch (off) {
+    case CIRCA_REG_CAPS_K: return p_.k_mask;
+    case CIRCA_REG_CAPS_WEIGHT_Q: return qword(num_.weight);
+    case CIRCA_REG_CAPS_ACT_Q: return qword(num_.act);
+    case CIRCA_REG_CAPS_CELL_Q: return qword(num_.cell);
+    case CIRCA_REG_CAPS_LANES:
+      return static_cast<std::uint32_t>(p_.fft.lanes & 0xFF) | (static_cast<std::uint32_t>(p_.act.lanes & 0xFF) << 8) |
+             (static_cast<std::uint32_t>(p_.emac.lanes & 0xFFFF) << 16);
+    case CIRCA_REG_CAPS_BUF_KIB: return static_cast<std::uint32_t>(p_.weight_buffer_bytes >> 10);
+    case CIRCA_REG_CAPS_LIMITS: return (p_.max_dim & 0xFFFF) | ((p_.max_layers & 0xFF) << 16);
+    case CIRCA_REG_CAPS_LUT: {
+      const std::uint32_t entries = num_.activation.mode == ActMode::lut
+                                        ? static_cast<std::uint32_t>(num_.activation.lut_entries + 1)
+                                        : static_cast<std::uint32_t>(2 * num_.activation.pwl_segments);
+      return (entries & 0xFFFFFF) | (num_.activation.mode == ActMode::pwl ? (1u << 24) : 0u);
+    }
+    default: return 0;
+  }
+}
+
+std::uint32_t accel_controller::reg_read(std::uint32_t off, bool& ok) {
+  ok = true;
+  const AccelCounters& c = cnt_;
+  switch (off) {
+    case CIRCA_REG_ID: return CIRCA_ID_VALUE;
+    case CIRCA_REG_VERSION: return CIRCA_VERSION_VALUE;
+    case CIRCA_REG_CAPS_K:
+    case CIRCA_REG_CAPS_WEIGHT_Q:
+    case CIRCA_REG_CAPS_ACT_Q:
+    case CIRCA_REG_CAPS_CELL_Q:
+    case CIRCA_REG_CAPS_LANES:
+    case CIRCA_REG_CAPS_BUF_KIB:
+    case CIRCA_REG_CAPS_LIMITS:
+    case CIRCA_REG_CAPS_LUT: return caps(off);
+    case CIRCA_REG_CTRL: return ctrl_ & CIRCA_CTRL_IRQ_EN;  // START and SOFT_RESET read as 0
+    case CIRCA_REG_STATUS: return (state_ & 3u) | ((error_ & 0xFFu) << 8) | (std::min(frames_done_, 0xFFFFu) << 16);
+    case CIRCA_REG_IRQ_STATUS: return irq_status_;
+    case CIRCA_REG_IRQ_MASK: return irq_mask_;
+    case CIRCA_REG_DESC_LO: return desc_lo_;
+    case CIRCA_REG_DESC_HI: return desc_hi_;
+    case CIRCA_REG_LUT_SEL: return lut_sel_;
+    case CIRCA_REG_LUT_DATA:
+    case CIRCA_REG_LUT_COMMIT: return 0;
+    case CIRCA_REG_PERF_CYCLES_LO: latched_hi_ = static_cast<std::uint32_t>(c.cycles >> 32); return static_cast<std::uint32_t>(c.cycles);
+    case CIRCA_REG_PERF_CYCLES_HI: return latched_hi_;
+    case CIRCA_REG_PERF_FFT_BUSY: return static_cast<std::uint32_t>(c.fft_busy);
+    case CIRCA_REG_PERF_EMAC_BUSY: return static_cast<std::uint32_t>(c.emac_busy);
+    case CIRCA_REG_PERF_IFFT_BUSY: return static_cast<std::uint32_t>(c.ifft_busy);
+    case CIRCA_REG_PERF_ACT_BUSY: return static_cast<std::uint32_t>(c.act_busy);
+    case CIRCA_REG_PERF_CELL_BUSY: return static_cast<std::uint32_t>(c.cell_busy);
+    case CIRCA_REG_PERF_DMA_BUSY: return static_cast<std::uint32_t>(c.dma_busy);
+    case CIRCA_REG_PERF_STALL: return static_cast<std::uint32_t>(c.stall);
+    case CIRCA_REG_PERF_DDR_RD_LO: latched_hi_ = static_cast<std::uint32_t>(c.ddr_rd >> 32); return static_cast<std::uint32_t>(c.ddr_rd);
+    case CIRCA_REG_PERF_DDR_RD_HI: return latched_hi_;
+    case CIRCA_REG_PERF_DDR_WR_LO: latched_hi_ = static_cast<std::uint32_t>(c.ddr_wr >> 32); return static_cast<std::uint32_t>(c.ddr_wr);
+    case CIRCA_REG_PERF_DDR_WR_HI: return latched_hi_;
+    case CIRCA_REG_PERF_SAT: return static_cast<std::uint32_t>(std::min<std::uint64_t>(c.saturations, 0xFFFFFFFFu));
+    case CIRCA_REG_PERF_FRAMES: return static_cast<std::uint32_t>(c.frames);
+    default: ok = false; return 0;
+  }
+}
+
+void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
+  ok = true;
+  switch (off) {
+    case CIRCA_REG_CTRL:
+      ctrl_ = v & CIRCA_CTRL_IRQ_EN;
+      if (v & CIRCA_CTRL_SOFT_RESET) {
+        if (state_ == CIRCA_STATE_BUSY) reset_req_ = true;  // the job stops at its next tile boundary
+        state_ = state_ == CIRCA_STATE_BUSY ? CIRCA_STATE_BUSY : CIRCA_STATE_IDLE;
+        error_ = 0;
+        irq_status_ = 0;
+        irq_mask_ = 0;
+        lut_words_.clear();
+        start_pending_ = false;
+        ctrl_ = 0;
+        update_irq();
+        return;
+      }
+      if (v & CIRCA_CTRL_START) {
+        if (state_ == CIRCA_STATE_BUSY) {
+          error_ = CIRCA_ERR_BUSY;  // the running job goes on; the refused START is reported
+          raise(CIRCA_IRQ_ERROR);
+        } else {
+          state_ = CIRCA_STATE_BUSY;
+          error_ = 0;
+          frames_done_ = 0;
+          start_pending_ = true;
+          start_ev_.notify(SC_ZERO_TIME);
+        }
+      }
+      update_irq();
+      return;
+    case CIRCA_REG_IRQ_STATUS: irq_status_ &= ~v; update_irq(); return;
+    case CIRCA_REG_IRQ_MASK: irq_mask_ = v & (CIRCA_IRQ_DONE | CIRCA_IRQ_ERROR); update_irq(); return;
+    case CIRCA_REG_DESC_LO: desc_lo_ = v; return;
+    case CIRCA_REG_DESC_HI: desc_hi_ = v; return;
+    case CIRCA_REG_LUT_SEL: lut_sel_ = v; lut_words_.clear(); return;
+    case CIRCA_REG_LUT_DATA: lut_words_.push_back(static_cast<std::int32_t>(v)); return;
+    case CIRCA_REG_LUT_COMMIT: {
+      if (!(v & 1u)) return;
+      const ActFn fn = (lut_sel_ & 1u) ? ActFn::tanh : ActFn::sigmoid;
+      // The words replace entries from the start index on, in the table the datapath holds now.
+      Activation probe(fn, num_.activation, num_.act, num_.act);
+      std::vector<std::int32_t> table = probe.table();
+      const std::size_t start = lut_sel_ >> 8;
+      if (start + lut_words_.size() > table.size()) {
+        error_ = CIRCA_ERR_CAPACITY;
+        raise(CIRCA_IRQ_ERROR);
+        return;
+      }
+      std::copy(lut_words_.begin(), lut_words_.end(), table.begin() + static_cast<std::ptrdiff_t>(start));
+      try {
+        Activation check(fn, num_.activation, num_.act, num_.act);
+        check.load_table(table);
+      } catch (const std::invalid_argument&) {
+        error_ = CIRCA_ERR_BITS;
+        raise(CIRCA_IRQ_ERROR);
+        return;
+      }
+      (fn == ActFn::sigmoid ? lut_sig_ : lut_tanh_) = table;
+      lut_words_.clear();
+      return;
+    }
+    default:
+      ok = false;  // read-only or unmapped
+      return;
+  }
+}
+
+void accel_controller::raise(std::uint32_t bits) {
+  irq_status_ |= bits;
+  update_irq();
+}
+
+void accel_controller::update_irq() {
+  const bool level = (ctrl_ & CIRCA_CTRL_IRQ_EN) && (irq_status_ & irq_mask_);
+  irq.write(level);
+}
+
+void accel_controller::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
+  const std::uint64_t addr = gp.get_address();
+  if (gp.get_byte_enable_ptr() != nullptr) {
+    gp.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+    return;
+  }
+  if (gp.get_data_length() != 4 || gp.get_streaming_width() != 4) {
+    gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);  // registers are 32 bits wide, single beat
+    return;
+  }
+  if (addr % 4 != 0 || addr >= CIRCA_REG_SPACE) {
+    gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  const auto off = static_cast<std::uint32_t>(addr);
+  delay += p_.clock.cycles(static_cast<std::uint64_t>(p_.reg_latency));
+  // STATUS reads and CTRL writes synchronise the initiator with simulated time (VCML's sync_always), so a poll
+  // sees the device as it is now and START happens when the host says it does.
+  const bool sync = (gp.is_read() && off == CIRCA_REG_STATUS) || (gp.is_write() && off == CIRCA_REG_CTRL);
+  if (sync) {
+    wait(delay);
+    delay = SC_ZERO_TIME;
+  }
+  bool ok = false;
+  if (gp.is_read()) {
+    const std::uint32_t v = reg_read(off, ok);
+    std::memcpy(gp.get_data_ptr(), &v, 4);
+  } else if (gp.is_write()) {
+    std::uint32_t v;
+    std::memcpy(&v, gp.get_data_ptr(), 4);
+    reg_write(off, v, ok);
+  } else {
+    gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  gp.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+}
+
+unsigned int accel_controller::transport_dbg(tlm::tlm_generic_payload& gp) {
+  // Debug reads only, no side effects beyond the LO/HI latch.
+  if (!gp.is_read() || gp.get_data_length() != 4 || gp.get_address() % 4 || gp.get_address() >= CIRCA_REG_SPACE)
+    return 0;
+  bool ok = false;
+  const std::uint32_t v = reg_read(static_cast<std::uint32_t>(gp.get_address()), ok);
+  if (!ok) return 0;
+  std::memcpy(gp.get_data_ptr(), &v, 4);
+  return 4;
+}
+
+// --- the job -----------------------------------------------------------------------------------------------------
+
+void accel_controller::snapshot_counters() {
+  AccelCounters& c = cnt_;
+  const UnitStats* u[] = {&fft_->stats(), &emac_->stats(), &ifft_->stats(), &act_->stats(), &cell_->stats()};
+  c.fft_busy = u[0]->busy_cycles - base_.fft_busy;
+  c.emac_busy = u[1]->busy_cycles - base_.emac_busy;
+  c.ifft_busy = u[2]->busy_cycles - base_.ifft_busy;
+  c.act_busy = u[3]->busy_cycles - base_.act_busy;
+  c.cell_busy = u[4]->busy_cycles - base_.cell_busy;
+  std::uint64_t stall = 0, sat = 0;
+  for (const UnitStats* s : u) {
+    stall += s->stall_in_cycles + s->stall_out_cycles;
+    sat += s->sat.total();
+  }
+  c.stall = stall - base_.stall;
+  c.saturations = sat - base_.saturations;
+  c.cycles = p_.clock.to_cycles(sc_time_stamp() - job_start_);
+}
+
+void accel_controller::job_thread() {
+  for (;;) {
+    while (!start_pending_) wait(start_ev_);
+    start_pending_ = false;
+    job_start_ = sc_time_stamp();
+    // Counters restart with every job: take the units' running totals as the new zero.
+    const UnitStats* u[] = {&fft_->stats(), &emac_->stats(), &ifft_->stats(), &act_->stats(), &cell_->stats()};
+    base_ = AccelCounters{};
+    base_.fft_busy = u[0]->busy_cycles;
+    base_.emac_busy = u[1]->busy_cycles;
+    base_.ifft_busy = u[2]->busy_cycles;
+    base_.act_busy = u[3]->busy_cycles;
+    base_.cell_busy = u[4]->busy_cycles;
+    for (const UnitStats* s : u) {
+      base_.stall += s->stall_in_cycles + s->stall_out_cycles;
+      base_.saturations += s->sat.total();
+    }
+    cnt_ = AccelCounters{};
+    frame_done_.clear();
+    const int e = run_job();
+    snapshot_counters();
+    if (reset_req_) {
+      reset_req_ = false;
+      state_ = CIRCA_STATE_IDLE;
+      update_irq();
+      continue;
+    }
+    if (e) {
+      error_ = static_cast<std::uint32_t>(e);
+      state_ = CIRCA_STATE_ERROR;
+      raise(CIRCA_IRQ_ERROR);
+    } else {
+      state_ = CIRCA_STATE_DONE;
+      raise(CIRCA_IRQ_DONE);
+    }
+  }
+}
+
+int accel_controller::run_job() {
+  if (mem_ == nullptr) return CIRCA_ERR_BUS;
+  const std::uint64_t addr = (static_cast<std::uint64_t>(desc_hi_) << 32) | desc_lo_;
+  if (addr % kDescAlign) return CIRCA_ERR_DESC_ALIGN;
+  if (addr < ddr_base_ || addr - ddr_base_ > ddr_size_ || ddr_size_ - (addr - ddr_base_) < kDescHeaderBytes)
+    return CIRCA_ERR_DESC_ADDR;
+  std::vector<std::uint8_t> hdr(kDescHeaderBytes);
+  if (mem_->read(addr, hdr.data(), hdr.size())) return CIRCA_ERR_BUS;
+  cnt_.ddr_rd += hdr.size();
+  JobDesc d;
+  if (int e = parse_descriptor_header(hdr.data(), hdr.size(), caps_, d)) return e;
+  const std::uint64_t n = d.bytes();
+  if (ddr_size_ - (addr - ddr_base_) < n) return CIRCA_ERR_DESC_ADDR;
+  std::vector<std::uint8_t> all(n);
+  if (mem_->read(addr, all.data(), n)) return CIRCA_ERR_BUS;
+  cnt_.ddr_rd += n;
+  if (int e = validate_descriptor(all.data(), n, caps_, d)) return e;
+  job_ = d;
+  if (int e = load_job(d)) return e;
+  for (std::uint32_t t = 0; t < d.frames; ++t) {
+    if (reset_req_) return 0;
+    if (int e = run_frame(d, t)) return e;
+    ++frames_done_;
+    ++cnt_.frames;
+    frame_done_.push_back(p_.clock.to_cycles(sc_time_stamp() - job_start_));
+  }
+  // State back to DDR, so a caller can continue an utterance in a later job.
+  const std::size_t aw = word_bytes(num_.act), cw = word_bytes(num_.cell);
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    FixedLayer& L = *layers_[l];
+    std::string st = pack_words(L.c.data(), L.c.size(), cw) + pack_words(L.r_prev.data(), L.r_prev.size(), aw);
+    if (mem_->write(d.layers[l].state, st.data(), st.size())) return CIRCA_ERR_BUS;
+    cnt_.ddr_wr += st.size();
+  }
+  return 0;
+}
+
+int accel_controller::load_job(const JobDesc& d) {
+  layers_.clear();
+  std::uint64_t total = 0;
+  std::vector<LayerGeom> geoms;
+  for (const LayerDesc& ld : d.layers) {
+    LayerGeom g;
+    g.arch = d.arch;
+    g.in_dim = static_cast<int>(ld.in_dim);
+    g.cell = static_cast<int>(ld.cell);
+    g.proj = static_cast<int>(ld.proj);
+    g.k_x = ld.k_x;
+    g.k_r = ld.k_r;
+    g.k_proj = ld.k_proj;
+    geoms.push_back(g);
+    layers_.push_back(std::make_unique<FixedLayer>(g, num_));
+    FixedLayer& L = *layers_.back();
+    total += L.G.W.packed_bytes() + (L.R.empty() ? 0 : L.R.W.packed_bytes()) + (L.P.empty() ? 0 : L.P.W.packed_bytes());
+  }
+  const int D = layers_.back()->rec;
+  out_ = std::make_unique<FixedOutput>(static_cast<int>(d.classes), D, num_);
+  total += out_->O.W.packed_bytes();
+  on_chip_ = total <= p_.weight_buffer_bytes;
+
+  // Every weight is read once at load: on chip it stays; streamed, this pass proves the accumulator bound (and
+  // sets the kernel's int32 run length) for the weights every frame will fetch again.
+  auto load = [&](FixedMatvec& mv, std::uint64_t a) -> int {
+    std::string buf(mv.W.packed_bytes(), '\0');
+    if (mem_->read(a, buf.data(), buf.size())) return CIRCA_ERR_BUS;
+    cnt_.ddr_rd += buf.size();
+    if (!mv.W.load_packed(buf.data(), buf.size())) return CIRCA_ERR_DIMS;
+    if (!mv.W.check_bounds(num_)) return CIRCA_ERR_ACCUMULATOR;
+    return 0;
+  };
+  const std::size_t aw = word_bytes(num_.act), cw = word_bytes(num_.cell), ww = word_bytes(num_.weight);
+  auto words = [&](std::uint64_t a, std::vector<std::int32_t>& v, std::size_t wb) -> int {
+    std::string buf(v.size() * wb, '\0');
+    if (mem_->read(a, buf.data(), buf.size())) return CIRCA_ERR_BUS;
+    cnt_.ddr_rd += buf.size();
+    unpack_words(reinterpret_cast<const std::uint8_t*>(buf.data()), v.size(), wb, v.data());
+    return 0;
+  };
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    FixedLayer& L = *layers_[l];
+    const LayerDesc& ld = d.layers[l];
+    int e = load(L.G, ld.w_x);
+    if (!e && !L.R.empty()) e = load(L.R, ld.w_r);
+    if (!e && !L.P.empty()) e = load(L.P, ld.w_proj);
+    if (!e && d.arch == Arch::lstmp) e = words(ld.bias, L.bias, aw);
+    if (!e && d.arch == Arch::lstmp) e = words(ld.peep, L.peep, ww);
+    if (!e && d.arch == Arch::gru) e = words(ld.bias, L.bias_x, aw);
+    if (!e && d.arch == Arch::gru) e = words(ld.bias_r, L.bias_r, aw);
+    if (!e) e = words(ld.state, L.c, cw);
+    if (!e) e = words(ld.state + L.c.size() * cw, L.r_prev, aw);
+    if (e) return e;
+    if (!lut_sig_.empty()) L.sig->load_table(lut_sig_);
+    if (!lut_tanh_.empty()) L.tanh_act->load_table(lut_tanh_);
+  }
+  if (int e = load(out_->O, d.out_w)) return e;
+  if (int e = words(d.out_b, out_->bias, aw)) return e;
+  xq_.assign(d.input_dim, 0);
+  return 0;
+}
+
+void accel_controller::stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in,
+                                    sc_core::sc_fifo<Tile>& done,
+                                    const std::function<void(std::size_t)>& before_issue) {
+  std::size_t issued = 0, collected = 0;
+  while (collected < issued || (issued < tiles.size() && !reset_req_)) {
+    if (issued < tiles.size() && !reset_req_ && (issued == collected || in.num_free() > 0)) {
+      if (before_issue) before_issue(issued);
+      in.write(tiles[issued++]);
+    } else {
+      done.read();
+      ++collected;
+    }
+  }
+}
+
+int accel_controller::fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0, int c1) {
+  // A tile's weights are one row of `bins` pieces, one per bin, `chunks` apart: a 2-D transfer.
+  const std::size_t wb = word_bytes(num_.weight);
+  const std::size_t per_chunk = static_cast<std::size_t>(mv.W.q()) * kRowChunk * 2 * wb;
+  const std::size_t row = per_chunk * static_cast<std::size_t>(c1 - c0);
+  const std::uint64_t stride = per_chunk * static_cast<std::uint64_t>(mv.chunks());
+  std::string buf(row * static_cast<std::size_t>(mv.W.bins()), '\0');
+  if (mem_->read2d(addr + per_chunk * static_cast<std::uint64_t>(c0), static_cast<std::size_t>(mv.W.bins()), row,
+                   stride, buf.data()))
+    return CIRCA_ERR_BUS;
+  cnt_.ddr_rd += buf.size();
+  cnt_.weight_stream_bytes += buf.size();
+  return mv.W.load_packed_chunks(buf.data(), buf.size(), c0, c1) ? 0 : CIRCA_ERR_DIMS;
+}
+
+int accel_controller::run_matvec(FixedMatvec& mv, FixedLayer* lay, FixedOutput* out, TilePost post, int frame,
+                                 int layer, std::uint64_t weights) {
+  std::vector<Tile> tiles;
+  auto tile = [&](int b, int e, bool last) {
+    Tile t;
+    t.seq = seq_++;
+    t.frame = frame;
+    t.layer = layer;
+    t.begin = b;
+    t.end = e;
+    t.last = last;
+    t.post = post;
+    t.mv = &mv;
+    t.lay = lay;
+    t.out = out;
+    return t;
+  };
+  for (int j = 0; j < mv.in_blocks(); j += p_.fft_tile_blocks) {
+    const int e = std::min(mv.in_blocks(), j + p_.fft_tile_blocks);
+    tiles.push_back(tile(j, e, e == mv.in_blocks()));
+  }
+  stream_tiles(tiles, q_fft_in_, q_fft_out_, nullptr);
+  tiles.clear();
+  for (int c = 0; c < mv.chunks(); c += p_.emac_tile_chunks) {
+    const int e = std::min(mv.chunks(), c + p_.emac_tile_chunks);
+    tiles.push_back(tile(c, e, e == mv.chunks()));
+  }
+  int err = 0;
+  std::function<void(std::size_t)> fetch;
+  if (!on_chip_)
+    fetch = [&](std::size_t i) {
+      if (!err) err = fetch_weights(mv, weights, tiles[i].begin, tiles[i].end);
+    };
+  stream_tiles(tiles, q_emac_in_, q_ifft_out_, fetch);
+  return err;
+}
+
+int accel_controller::run_cells(FixedLayer& L, int frame, int layer) {
+  std::vector<Tile> tiles;
+  for (int u = 0; u < L.cell; u += p_.cell_tile) {
+    Tile t;
+    t.seq = seq_++;
+    t.frame = frame;
+    t.layer = layer;
+    t.begin = u;
+    t.end = std::min(L.cell, u + p_.cell_tile);
+    t.last = t.end == L.cell;
+    t.lay = &L;
+    tiles.push_back(t);
+  }
+  stream_tiles(tiles, q_act_in_, q_cell_out_, nullptr);
+  return 0;
+}
+
+int accel_controller::run_frame(const JobDesc& d, std::uint32_t t) {
+  const std::size_t aw = word_bytes(num_.act);
+  io_.assign(d.input_dim * aw, '\0');
+  if (mem_->read(d.input + static_cast<std::uint64_t>(t) * d.input_dim * aw, io_.data(), io_.size()))
+    return CIRCA_ERR_BUS;
+  cnt_.ddr_rd += io_.size();
+  unpack_words(reinterpret_cast<const std::uint8_t*>(io_.data()), d.input_dim, aw, xq_.data());
+  const std::int32_t* in = xq_.data();
+  const int f = static_cast<int>(t);
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    FixedLayer& L = *layers_[l];
+    const LayerDesc& ld = d.layers[l];
+    const int li = static_cast<int>(l);
+    L.begin_frame(in);
+    if (int e = run_matvec(L.G, &L, nullptr, TilePost::none, f, li, ld.w_x)) return e;
+    if (!L.R.empty())
+      if (int e = run_matvec(L.R, &L, nullptr, TilePost::none, f, li, ld.w_r)) return e;
+    if (reset_req_) return 0;
+    run_cells(L, f, li);
+    if (!L.P.empty()) {
+      L.begin_projection();
+      if (int e = run_matvec(L.P, &L, nullptr, TilePost::proj_writeback, f, li, ld.w_proj)) return e;
+    }
+    L.end_frame();
+    in = L.output().data();
+  }
+  FixedOutput& o = *out_;
+  o.O.set_inputs({in, layers_.back()->rec});
+  if (int e = run_matvec(o.O, nullptr, &o, TilePost::logits_writeback, f, static_cast<int>(layers_.size()), d.out_w))
+    return e;
+  io_ = pack_words(o.logits.data(), o.logits.size(), aw);
+  if (mem_->write(d.output + static_cast<std::uint64_t>(t) * d.classes * aw, io_.data(), io_.size()))
+    return CIRCA_ERR_BUS;
+  cnt_.ddr_wr += io_.size();
+  return 0;
+}
+
+}  // namespace circa

@@ -1,0 +1,133 @@
+// circa: the accelerator's controller: the register block (MMIO TLM target), the job sequencer and the IRQ line.
+//
+// A job: START -> fetch the descriptor from DDR (DMA) -> validate it (pure: validate_descriptor) -> load weights
+// (on chip when they fit the weight buffer, else streamed per EW-MAC tile, double-buffered) -> for every frame:
+// input frame in, every layer through the units as C-LSTM's three stages (gate matvecs -> element-wise ->
+// projection), logits out -> state back to DDR -> DONE + IRQ. Anything wrong ends the job with an error code in
+// STATUS and the ERROR interrupt; nothing aborts the simulation.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+#include <vector>
+
+#include "core/golden.hpp"
+#include "sc_models/activation_unit.hpp"
+#include "sc_models/cell_update.hpp"
+#include "sc_models/emac_array.hpp"
+#include "sc_models/fft_unit.hpp"
+#include "sc_models/mem_port.hpp"
+#include "sw_driver/descriptor.hpp"
+
+namespace circa {
+
+struct AccelParams {
+  ClockParams clock;
+  FftParams fft;
+  EmacParams emac;
+  ActivationParams act;
+  CellUpdateParams cell;
+  int fifo_depth = 2;
+  int fft_tile_blocks = 32;    // input blocks per FFT tile
+  int emac_tile_chunks = 2;    // row chunks (8 block rows each) per EW-MAC tile: C-LSTM computes 16 rows at once
+  int cell_tile = 128;         // cells per activation / cell-update tile
+  std::uint64_t weight_buffer_bytes = 4u << 20;  // on-chip weight buffer (KU060: 38 Mb of BRAM in all)
+  int reg_latency = 2;         // cycles per register access
+  std::uint32_t max_dim = 4096;
+  std::uint32_t max_layers = 8;
+  std::uint32_t k_mask = 0x7F;  // k = 1 .. 64
+};
+
+struct AccelCounters {
+  std::uint64_t cycles = 0, frames = 0, saturations = 0, stall = 0;
+  std::uint64_t fft_busy = 0, emac_busy = 0, ifft_busy = 0, act_busy = 0, cell_busy = 0, dma_busy = 0;
+  std::uint64_t ddr_rd = 0, ddr_wr = 0;
+  std::uint64_t weight_stream_bytes = 0;
+};
+
+class accel_controller : public sc_core::sc_module {
+public:
+  tlm_utils::simple_target_socket<accel_controller> regs;
+  sc_core::sc_out<bool> irq;
+
+  SC_HAS_PROCESS(accel_controller);
+  accel_controller(sc_core::sc_module_name name, const AccelParams& p, const Numerics& num, std::uint64_t ddr_base,
+                   std::uint64_t ddr_size);
+  ~accel_controller() override;
+
+  void bind_memory(mem_port& m) { mem_ = &m; }
+  const AccelCounters& counters() const { return cnt_; }
+  const AccelParams& params() const { return p_; }
+  fft_unit& fft() { return *fft_; }
+  emac_array& emac() { return *emac_; }
+  ifft_unit& ifft() { return *ifft_; }
+  activation_unit& act() { return *act_; }
+  cell_update& cell() { return *cell_; }
+  int last_error() const { return error_; }
+  bool weights_on_chip() const { return on_chip_; }
+  // Per-job frame completion times (cycles from START), for latency reports.
+  const std::vector<std::uint64_t>& frame_done_cycles() const { return frame_done_; }
+
+private:
+  void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+  unsigned int transport_dbg(tlm::tlm_generic_payload& gp);
+  std::uint32_t reg_read(std::uint32_t off, bool& ok);
+  void reg_write(std::uint32_t off, std::uint32_t v, bool& ok);
+  void update_irq();
+  void raise(std::uint32_t bits);
+  std::uint32_t caps(std::uint32_t off) const;
+
+  void job_thread();
+  int run_job();
+  int load_job(const JobDesc& d);
+  int run_frame(const JobDesc& d, std::uint32_t t);
+  int run_matvec(FixedMatvec& mv, FixedLayer* lay, FixedOutput* out, TilePost post, int frame, int layer,
+                 std::uint64_t weights);
+  int run_cells(FixedLayer& L, int frame, int layer);
+  int fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0, int c1);
+  // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait.
+  void stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in, sc_core::sc_fifo<Tile>& done,
+                    const std::function<void(std::size_t)>& before_issue);
+  void snapshot_counters();
+
+  AccelParams p_;
+  Numerics num_;
+  std::uint64_t ddr_base_, ddr_size_;
+  mem_port* mem_ = nullptr;
+  DeviceCaps caps_;
+
+  // Registers.
+  std::uint32_t ctrl_ = 0, state_ = 0, error_ = 0, irq_status_ = 0, irq_mask_ = 0, desc_lo_ = 0, desc_hi_ = 0;
+  std::uint32_t lut_sel_ = 0, frames_done_ = 0;
+  std::uint32_t latched_hi_ = 0;
+  std::vector<std::int32_t> lut_words_, lut_sig_, lut_tanh_;  // words being loaded; installed tables
+  sc_core::sc_event start_ev_;
+  bool start_pending_ = false, reset_req_ = false;
+
+  // Datapath.
+  std::unique_ptr<fft_unit> fft_;
+  std::unique_ptr<emac_array> emac_;
+  std::unique_ptr<ifft_unit> ifft_;
+  std::unique_ptr<activation_unit> act_;
+  std::unique_ptr<cell_update> cell_;
+  sc_core::sc_fifo<Tile> q_fft_in_, q_fft_out_, q_emac_in_, q_emac_ifft_, q_ifft_out_, q_act_in_, q_act_cell_,
+      q_cell_out_;
+  sc_core::sc_signal<bool> irq_level_;
+
+  // The current job's device-side network.
+  JobDesc job_;
+  std::vector<std::unique_ptr<FixedLayer>> layers_;
+  std::unique_ptr<FixedOutput> out_;
+  std::vector<std::int32_t> xq_;
+  std::string io_;
+  bool on_chip_ = true;
+  std::uint32_t seq_ = 0;
+  AccelCounters cnt_, base_;
+  std::vector<std::uint64_t> frame_done_;
+  sc_core::sc_time job_start_;
+};
+
+}  // namespace circa

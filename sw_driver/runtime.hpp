@@ -1,0 +1,64 @@
+// circa: the C++ host runtime. It turns a safetensors model and feature frames into what the accelerator reads from
+// DDR: FFT-domain fixed-point weights packed in the EW-MAC's layout, quantized biases and peepholes, CMVN-applied
+// quantized input frames, state buffers and the job descriptor. The quantization is core's (FixedGolden's), so
+// the device computes exactly what the golden model computes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/fixed.hpp"
+#include "core/golden.hpp"
+#include "core/matrix.hpp"
+#include "core/model.hpp"
+#include "core/numerics.hpp"
+#include "sw_driver/descriptor.hpp"
+
+namespace circa {
+
+struct MemRegion {
+  std::uint64_t addr = 0;
+  std::string bytes;
+};
+
+// Little-endian signed words of 2 or 4 bytes.
+std::string pack_words(const std::int32_t* v, std::size_t n, std::size_t word_bytes);
+void unpack_words(const std::uint8_t* b, std::size_t n, std::size_t word_bytes, std::int32_t* out);
+
+class HostRuntime {
+public:
+  // Quantizes the model (as FixedGolden does) and lays it out from `base` upwards.
+  HostRuntime(const Model& m, const Numerics& num, std::uint64_t base);
+
+  const std::vector<MemRegion>& model_regions() const { return model_regions_; }
+  std::uint64_t model_end() const { return model_end_; }
+  std::uint64_t weight_bytes() const { return weight_bytes_; }
+  const SatCounters& quantization_saturations() const { return sat_; }
+
+  struct Job {
+    JobDesc desc;
+    std::uint64_t desc_addr = 0;
+    std::vector<MemRegion> regions;  // descriptor, input frames, zeroed state, (output is written by the device)
+    std::uint64_t output_addr = 0;
+    std::size_t output_bytes = 0;
+    std::uint64_t end = 0;
+  };
+  // One utterance: frames quantized (CMVN first when the model has it) into a job region starting at `base`.
+  Job pack_job(const Matrix& feats, std::uint64_t base, SatCounters& sat) const;
+  // The device's logits (act words) -> log-posteriors, exactly as FixedGolden::step computes them.
+  Matrix unpack_output(const std::string& bytes, std::size_t frames) const;
+
+private:
+  std::uint64_t alloc(std::uint64_t& at, std::uint64_t bytes) const;
+  const Model& model_;
+  Numerics num_;
+  SatCounters sat_;
+  std::unique_ptr<FixedGolden> quant_;
+  JobDesc base_desc_;
+  std::vector<MemRegion> model_regions_;
+  std::uint64_t model_end_ = 0, weight_bytes_ = 0;
+};
+
+}  // namespace circa
