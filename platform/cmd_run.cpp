@@ -169,6 +169,7 @@ int run_vp(const RunOptions& o, const HwConfig& hw, const Numerics& num, const M
   const double cpf = frames ? static_cast<double>(cycles) / static_cast<double>(frames) : 0.0;
   std::printf("circa run (virtual platform): %s\n", o.model.c_str());
   std::printf("  %zu utterance(s), %zu frames from %s\n", utts.size(), frames, o.features.c_str());
+  std::printf("  device: %llu cycles in all\n", static_cast<unsigned long long>(cycles));
   std::printf("  device: %.0f cycles/frame = %.2f us/frame at %.0f MHz, %.0f frames/s; weights %s (%.1f KiB)\n", cpf,
               cpf / mhz, mhz, cpf > 0 ? mhz * 1e6 / cpf : 0.0, r.weights_on_chip ? "on chip" : "streamed from DDR",
               static_cast<double>(r.weight_bytes) / 1024.0);

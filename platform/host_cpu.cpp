@@ -14,11 +14,22 @@ host_cpu::host_cpu(sc_core::sc_module_name name, const sc_time& quantum) : sc_mo
   SC_THREAD(run);
 }
 
+void host_cpu::set_program(std::function<void(host_cpu&)> p) {
+  program_ = std::move(p);
+  finished_ = false;
+  kick_.notify(SC_ZERO_TIME);
+}
+
 void host_cpu::run() {
-  if (program_) program_(*this);
-  qk_.sync();
-  finished_ = true;
-  sc_core::sc_stop();
+  for (;;) {
+    while (!program_) wait(kick_);  // the level first: a program set during elaboration is already there
+    auto p = std::move(program_);
+    program_ = nullptr;
+    p(*this);
+    qk_.sync();
+    finished_ = true;
+    if (stop_at_end_) sc_core::sc_stop();
+  }
 }
 
 tlm::tlm_response_status host_cpu::access(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, unsigned len,

@@ -21,7 +21,10 @@ public:
 
   SC_HAS_PROCESS(host_cpu);
   host_cpu(sc_core::sc_module_name name, const sc_core::sc_time& quantum);
-  void set_program(std::function<void(host_cpu&)> p) { program_ = std::move(p); }
+  // Runs `p` next (now, if the CPU is idle). With stop_at_end the simulation stops when it returns (the CLI);
+  // otherwise the CPU idles until the next program (test benches that run several programs in one elaboration).
+  void set_program(std::function<void(host_cpu&)> p);
+  void set_stop_at_end(bool s) { stop_at_end_ = s; }
 
   // A 32-bit register access; returns the TLM response.
   tlm::tlm_response_status reg_read(std::uint64_t addr, std::uint32_t& value);
@@ -43,8 +46,9 @@ private:
   void run();
   bool dmi_for(std::uint64_t addr, bool write, tlm::tlm_dmi& dmi);
   std::function<void(host_cpu&)> program_;
+  sc_core::sc_event kick_;
   tlm_utils::tlm_quantumkeeper qk_;
-  bool finished_ = false;
+  bool finished_ = false, stop_at_end_ = true;
 };
 
 }  // namespace circa

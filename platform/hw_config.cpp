@@ -74,6 +74,8 @@ po::options_description make_options(HwConfig& c, Raw& r) {
     ("activation.pwl_segments", po::value(&c.pwl_segments)->default_value(c.pwl_segments), "piecewise-linear segments (4..256)")
     ("clock.mhz", po::value(&c.clock_mhz)->default_value(c.clock_mhz), "accelerator clock in MHz");
   // clang-format on
+  for (const HwIntKey& k : hw_int_keys())
+    d.add_options()(k.key, po::value(&(c.ints.*k.field))->default_value(c.ints.*k.field), k.help);
   return d;
 }
 
@@ -104,6 +106,14 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
   if (!(c.lut_range > 0.0 && c.lut_range <= 64.0)) bad("activation.lut_range", "must be in (0, 64]" + got(c.lut_range));
   if (c.pwl_segments < 4 || c.pwl_segments > 256) bad("activation.pwl_segments", "must be 4..256" + got(c.pwl_segments));
   if (!(c.clock_mhz > 0.0 && c.clock_mhz <= 10000.0)) bad("clock.mhz", "must be in (0, 10000]" + got(c.clock_mhz));
+  for (const HwIntKey& k : hw_int_keys()) {
+    const long long v = c.ints.*k.field;
+    if (v < k.lo || v > k.hi)
+      bad(k.key, "must be " + std::to_string(k.lo) + ".." + std::to_string(k.hi) + got(v));
+  }
+  const long long burst = c.ints.ddr_bus_bytes * c.ints.ddr_burst_length;
+  if (c.ints.ddr_page_bytes % burst) bad("ddr.page_bytes", "must be a multiple of bus_bytes * burst_length" + got(c.ints.ddr_page_bytes));
+  if (c.ints.ddr_burst_length % 2) bad("ddr.burst_length", "must be even" + got(c.ints.ddr_burst_length));
 }
 
 std::string trim(const std::string& s) {
@@ -114,6 +124,46 @@ std::string trim(const std::string& s) {
 }
 
 }  // namespace
+
+const std::vector<HwIntKey>& hw_int_keys() {
+  using I = HwConfig::Ints;
+  static const std::vector<HwIntKey> keys = {
+      {"platform.quantum_ns", &I::quantum_ns, 1, 1000000000, "host CPU quantum in ns (temporal decoupling)"},
+      {"fft.lanes", &I::fft_lanes, 1, 256, "parallel FFT / IFFT pipelines"},
+      {"fft.ii", &I::fft_ii, 1, 1024, "cycles between blocks entering one pipeline"},
+      {"fft.stage_latency", &I::fft_stage_latency, 0, 64, "cycles per radix-2 stage"},
+      {"fft.io_latency", &I::fft_io_latency, 0, 64, "input/output register cycles"},
+      {"emac.lanes", &I::emac_lanes, 1, 65536, "complex MAC lanes"},
+      {"emac.dsp_per_cmac", &I::emac_dsp_per_cmac, 3, 4, "DSPs per complex MAC (3: Gauss, 4: direct)"},
+      {"emac.banks", &I::emac_banks, 1, 8, "partial-sum banks (2 hide the adder latency)"},
+      {"emac.mult_latency", &I::emac_mult_latency, 0, 64, "multiplier pipeline cycles"},
+      {"emac.add_latency", &I::emac_add_latency, 1, 64, "adder pipeline cycles"},
+      {"activation.lanes", &I::act_lanes, 1, 4096, "activation lookups per cycle"},
+      {"activation.latency", &I::act_latency, 0, 64, "activation pipeline cycles"},
+      {"cell.lanes", &I::cell_lanes, 1, 4096, "cell updates per cycle"},
+      {"cell.latency", &I::cell_latency, 0, 64, "cell-update pipeline cycles"},
+      {"buffer.weight_kib", &I::weight_buffer_kib, 0, 1048576, "on-chip weight buffer in KiB (weights stream when larger)"},
+      {"tiling.fft_blocks", &I::tile_fft_blocks, 1, 65536, "input blocks per FFT tile"},
+      {"tiling.emac_chunks", &I::tile_emac_chunks, 1, 65536, "row chunks (8 block rows) per EW-MAC tile"},
+      {"tiling.cells", &I::tile_cells, 1, 65536, "cells per activation / cell-update tile"},
+      {"tiling.fifo_depth", &I::fifo_depth, 1, 64, "tiles a channel between units holds"},
+      {"limits.max_dim", &I::max_dim, 1, 65535, "largest dimension the hardware accepts"},
+      {"limits.max_layers", &I::max_layers, 1, 255, "most layers the hardware accepts"},
+      {"dma.burst_bytes", &I::dma_burst_bytes, 8, 65536, "DMA burst size in bytes"},
+      {"dma.outstanding", &I::dma_outstanding, 1, 64, "DMA bursts in flight"},
+      {"dma.group_bursts", &I::dma_group_bursts, 1, 4096, "bursts per DMA tile (time granularity)"},
+      {"ddr.size_mib", &I::ddr_size_mib, 1, 1048576, "DDR size in MiB"},
+      {"ddr.data_rate_mts", &I::ddr_data_rate_mts, 100, 20000, "DDR data rate in MT/s"},
+      {"ddr.bus_bytes", &I::ddr_bus_bytes, 1, 128, "DDR data bus width in bytes"},
+      {"ddr.burst_length", &I::ddr_burst_length, 2, 64, "DDR burst length in beats"},
+      {"ddr.tcl", &I::ddr_tcl, 1, 200, "CAS latency, DDR clocks"},
+      {"ddr.trcd", &I::ddr_trcd, 1, 200, "RAS-to-CAS delay, DDR clocks"},
+      {"ddr.trp", &I::ddr_trp, 1, 200, "precharge, DDR clocks"},
+      {"ddr.banks", &I::ddr_banks, 1, 64, "DDR banks"},
+      {"ddr.page_bytes", &I::ddr_page_bytes, 64, 1048576, "DDR row size in bytes"},
+  };
+  return keys;
+}
 
 po::options_description hw_options_help() {
   // The bound storage only lives for the help text; load_hw_config binds its own.

@@ -33,7 +33,32 @@ struct HwConfig {
 
   // [clock]
   double clock_mhz = 200.0;
+
+  // Timing and structure of the platform, all integers (see hw_int_keys() for ranges and meaning). Defaults: a
+  // C-LSTM-like datapath at 200 MHz in front of one DDR4-2400 x64 channel.
+  struct Ints {
+    long long quantum_ns = 1000;
+    long long fft_lanes = 4, fft_ii = 1, fft_stage_latency = 2, fft_io_latency = 2;
+    long long emac_lanes = 64, emac_dsp_per_cmac = 4, emac_banks = 2, emac_mult_latency = 3, emac_add_latency = 2;
+    long long act_lanes = 16, act_latency = 4;
+    long long cell_lanes = 16, cell_latency = 6;
+    long long weight_buffer_kib = 4096;
+    long long tile_fft_blocks = 32, tile_emac_chunks = 2, tile_cells = 128, fifo_depth = 2;
+    long long max_dim = 4096, max_layers = 8;
+    long long dma_burst_bytes = 256, dma_outstanding = 4, dma_group_bursts = 16;
+    long long ddr_size_mib = 4096, ddr_data_rate_mts = 2400, ddr_bus_bytes = 8, ddr_burst_length = 8;
+    long long ddr_tcl = 16, ddr_trcd = 16, ddr_trp = 16, ddr_banks = 8, ddr_page_bytes = 8192;
+  } ints;
 };
+
+// The integer keys: INI name, field, allowed range, help.
+struct HwIntKey {
+  const char* key;
+  long long HwConfig::Ints::*field;
+  long long lo, hi;
+  const char* help;
+};
+const std::vector<HwIntKey>& hw_int_keys();
 
 // Every hardware key (named "section.key") with its default, for --help.
 boost::program_options::options_description hw_options_help();

@@ -29,8 +29,36 @@ vp::vp(sc_core::sc_module_name name, const VpConfig& cfg, const Numerics& num)
 namespace circa {
 
 VpConfig vp_config_of(const HwConfig& c) {
+  const HwConfig::Ints& i = c.ints;
+  auto n = [](long long x) { return static_cast<int>(x); };
   VpConfig v;
-  v.accel.clock.mhz = c.clock_mhz;
+  AccelParams& a = v.accel;
+  a.clock.mhz = c.clock_mhz;
+  a.fft = FftParams{n(i.fft_lanes), n(i.fft_ii), n(i.fft_stage_latency), n(i.fft_io_latency)};
+  a.emac = EmacParams{n(i.emac_lanes), n(i.emac_dsp_per_cmac), n(i.emac_banks), n(i.emac_mult_latency),
+                      n(i.emac_add_latency)};
+  a.act = ActivationParams{n(i.act_lanes), n(i.act_latency)};
+  a.cell = CellUpdateParams{n(i.cell_lanes), n(i.cell_latency)};
+  a.fifo_depth = n(i.fifo_depth);
+  a.fft_tile_blocks = n(i.tile_fft_blocks);
+  a.emac_tile_chunks = n(i.tile_emac_chunks);
+  a.cell_tile = n(i.tile_cells);
+  a.weight_buffer_bytes = static_cast<std::uint64_t>(i.weight_buffer_kib) << 10;
+  a.max_dim = static_cast<std::uint32_t>(i.max_dim);
+  a.max_layers = static_cast<std::uint32_t>(i.max_layers);
+  v.dma.burst_bytes = static_cast<std::uint32_t>(i.dma_burst_bytes);
+  v.dma.max_outstanding = static_cast<std::uint32_t>(i.dma_outstanding);
+  v.dma.group_bursts = static_cast<std::uint32_t>(i.dma_group_bursts);
+  v.ddr.size_bytes = static_cast<std::uint64_t>(i.ddr_size_mib) << 20;
+  v.ddr.data_rate_mts = static_cast<std::uint32_t>(i.ddr_data_rate_mts);
+  v.ddr.bus_bytes = static_cast<std::uint32_t>(i.ddr_bus_bytes);
+  v.ddr.burst_length = static_cast<std::uint32_t>(i.ddr_burst_length);
+  v.ddr.tcl = static_cast<std::uint32_t>(i.ddr_tcl);
+  v.ddr.trcd = static_cast<std::uint32_t>(i.ddr_trcd);
+  v.ddr.trp = static_cast<std::uint32_t>(i.ddr_trp);
+  v.ddr.banks = static_cast<std::uint32_t>(i.ddr_banks);
+  v.ddr.page_bytes = static_cast<std::uint64_t>(i.ddr_page_bytes);
+  v.quantum = sc_core::sc_time(static_cast<double>(i.quantum_ns), sc_core::SC_NS);
   return v;
 }
 

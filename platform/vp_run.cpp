@@ -1,6 +1,5 @@
 #include "platform/vp_run.hpp"
 
-#include "platform/sim_entry.hpp"
 #include "sw_driver/runtime.hpp"
 
 namespace circa {
@@ -42,51 +41,41 @@ circa_hal make_vp_hal(host_cpu& cpu) {
   return h;
 }
 
-VpRunResult run_on_vp(const Model& m, const Numerics& num, const VpConfig& cfg, const std::vector<Utterance>& utts,
-                      const AfterLoadHook& after_load) {
-  VpRunResult res;
-  HostRuntime rt(m, num, kDdrBase + 0x1000);
+void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& utts, VpRunResult& res,
+                const AfterLoadHook& after_load) {
   res.weight_bytes = rt.weight_bytes();
   auto fail = [&](int code) {
     res.driver_error = code;
     res.error = circa_strerror(code);
   };
-  run_simulation([&]() -> int {
-    vp top("vp", cfg, num);
-    top.cpu().set_program([&](host_cpu& cpu) {
-      circa_hal hal = make_vp_hal(cpu);
-      circa_dev dev;
-      if (int e = circa_open(&dev, &hal)) return fail(e);
-      for (const MemRegion& r : rt.model_regions())
-        if (int e = circa_mem_write(&dev, r.addr, r.bytes.data(), r.bytes.size())) return fail(e);
-      if (after_load) after_load(top, kDdrBase + 0x1000);
-      for (const Utterance& u : utts) {
-        HostRuntime::Job job = rt.pack_job(u.mat, rt.model_end(), res.input_saturations);
-        for (const MemRegion& r : job.regions)
-          if (int e = circa_mem_write(&dev, r.addr, r.bytes.data(), r.bytes.size())) return fail(e);
-        // A generous bound in simulated time: a second per frame.
-        const std::uint64_t timeout_ns = 1000000000ull * (u.mat.rows + 1);
-        if (int e = circa_run_job(&dev, job.desc_addr, timeout_ns)) return fail(e);
-        std::string out(job.output_bytes, '\0');
-        if (int e = circa_mem_read(&dev, job.output_addr, out.data(), out.size())) return fail(e);
-        Utterance o;
-        o.key = u.key;
-        o.mat = rt.unpack_output(out, u.mat.rows);
-        res.outputs.push_back(std::move(o));
-        UtteranceStats st;
-        st.counters = top.accel().counters();
-        st.cycles = st.counters.cycles;
-        st.frames = u.mat.rows;
-        st.frame_done = top.accel().frame_done_cycles();
-        res.stats.push_back(std::move(st));
-      }
-      res.weights_on_chip = top.accel().weights_on_chip();
-    });
-    sc_core::sc_start();
-    res.sim_seconds = sc_core::sc_time_stamp().to_seconds();
-    return 0;
-  });
-  return res;
+  host_cpu& cpu = top.cpu();
+  circa_hal hal = make_vp_hal(cpu);
+  circa_dev dev;
+  if (int e = circa_open(&dev, &hal)) return fail(e);
+  for (const MemRegion& r : rt.model_regions())
+    if (int e = circa_mem_write(&dev, r.addr, r.bytes.data(), r.bytes.size())) return fail(e);
+  if (after_load) after_load(top, kDdrBase + 0x1000);
+  for (const Utterance& u : utts) {
+    HostRuntime::Job job = rt.pack_job(u.mat, rt.model_end(), res.input_saturations);
+    for (const MemRegion& r : job.regions)
+      if (int e = circa_mem_write(&dev, r.addr, r.bytes.data(), r.bytes.size())) return fail(e);
+    // A generous bound in simulated time: a second per frame.
+    const std::uint64_t timeout_ns = 1000000000ull * (u.mat.rows + 1);
+    if (int e = circa_run_job(&dev, job.desc_addr, timeout_ns)) return fail(e);
+    std::string out(job.output_bytes, '\0');
+    if (int e = circa_mem_read(&dev, job.output_addr, out.data(), out.size())) return fail(e);
+    Utterance o;
+    o.key = u.key;
+    o.mat = rt.unpack_output(out, u.mat.rows);
+    res.outputs.push_back(std::move(o));
+    UtteranceStats st;
+    st.counters = top.accel().counters();
+    st.cycles = st.counters.cycles;
+    st.frames = u.mat.rows;
+    st.frame_done = top.accel().frame_done_cycles();
+    res.stats.push_back(std::move(st));
+  }
+  res.weights_on_chip = top.accel().weights_on_chip();
 }
 
 }  // namespace circa

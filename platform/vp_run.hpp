@@ -10,6 +10,7 @@
 #include "core/model.hpp"
 #include "core/numerics.hpp"
 #include "platform/vp.hpp"
+#include "sw_driver/runtime.hpp"
 
 extern "C" {
 #include "sw_driver/circa_drv.h"
@@ -36,6 +37,11 @@ struct VpRunResult {
 
 // A hook for tests: called after the model is in DDR and before the first job (e.g. to corrupt a weight word).
 using AfterLoadHook = std::function<void(vp&, std::uint64_t model_base)>;
+
+// The host program of a run: open the device, load the model, run every utterance. Call inside an elaboration,
+// as `top`'s CPU program.
+void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& utts, VpRunResult& res,
+                const AfterLoadHook& after_load = nullptr);
 
 // Elaborates the platform and runs it; one call per process (SystemC elaborates once).
 VpRunResult run_on_vp(const Model& m, const Numerics& num, const VpConfig& cfg, const std::vector<Utterance>& utts,

@@ -88,6 +88,17 @@ std::uint32_t accel_controller::caps(std::uint32_t off) const {
   }
 }
 
+void accel_controller::reg_read_const(std::uint32_t off, bool& exists) const {
+  switch (off) {
+#define CIRCA_REG_CASE(name, o, acc, reset, desc) case o:
+    CIRCA_REGISTERS(CIRCA_REG_CASE)
+#undef CIRCA_REG_CASE
+    exists = true;
+    return;
+    default: exists = false;
+  }
+}
+
 std::uint32_t accel_controller::reg_read(std::uint32_t off, bool& ok) {
   ok = true;
   const AccelCounters& c = cnt_;
@@ -193,7 +204,7 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
       return;
     }
     default:
-      ok = false;  // read-only or unmapped
+      ok = false;  // read-only or unmapped: b_transport tells which
       return;
   }
 }
@@ -243,7 +254,14 @@ void accel_controller::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay)
     gp.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
     return;
   }
-  gp.set_response_status(ok ? tlm::TLM_OK_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  if (ok) {
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+  } else {
+    // A write to a register that exists (it read fine) is a command the register does not take.
+    bool exists = false;
+    if (gp.is_write()) reg_read_const(off, exists);
+    gp.set_response_status(exists ? tlm::TLM_COMMAND_ERROR_RESPONSE : tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  }
 }
 
 unsigned int accel_controller::transport_dbg(tlm::tlm_generic_payload& gp) {

@@ -75,6 +75,7 @@ private:
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   unsigned int transport_dbg(tlm::tlm_generic_payload& gp);
   std::uint32_t reg_read(std::uint32_t off, bool& ok);
+  void reg_read_const(std::uint32_t off, bool& exists) const;  // whether the map has a register at off
   void reg_write(std::uint32_t off, std::uint32_t v, bool& ok);
   void update_irq();
   void raise(std::uint32_t bits);

@@ -2,6 +2,7 @@
 // file and position, nothing partial written, the embedded default found from anywhere.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -307,4 +308,109 @@ TEST(CliRunFunctional, LabelsGivePerAndFrameError) {
     }
   }
   expect_input_error(run_circa({"run", "--functional", "--labels", d + "/short.ali"}), feats[1].key);
+}
+
+// --- circa run on the virtual platform ----------------------------------------------------------------------------
+
+namespace {
+
+std::string cycles_line(const std::string& out) {
+  const auto at = out.find("cycles in all");
+  if (at == std::string::npos) return "";
+  const auto start = out.rfind('\n', at);
+  return out.substr(start + 1, at - start - 1);
+}
+
+// `circa run --out` and `circa run --functional --precision fixed --out` with the same config: identical bytes.
+void expect_vp_bit_exact(const std::string& d, const std::string& model, const std::string& feats,
+                         const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> vp = {"run", "--model", model, "--features", feats, "--out", d + "/vp.ark"};
+  std::vector<std::string> fn = {"run", "--functional", "--precision", "fixed", "--model", model,
+                                 "--features", feats, "--out", d + "/fn.ark"};
+  vp.insert(vp.end(), extra.begin(), extra.end());
+  fn.insert(fn.end(), extra.begin(), extra.end());
+  auto a = run_circa(vp);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto b = run_circa(fn);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string x = slurp(d + "/vp.ark"), y = slurp(d + "/fn.ark");
+  EXPECT_FALSE(x.empty());
+  EXPECT_EQ(x, y) << model;
+}
+
+}  // namespace
+
+TEST(CliRunVp, BundledModelIsBitExact) {
+  std::string d = fresh_dir("vp_bundled");
+  expect_vp_bit_exact(d, kDefaultModel, std::string(CIRCA_SOURCE_DIR) + "/data/test.scp");
+}
+
+TEST(CliRunVp, GruIsBitExact) {
+  std::string d = fresh_dir("vp_gru");
+  ASSERT_EQ(run_circa({"model", "synth", "--arch", "gru", "--input-dim", "30", "--cell-dim", "64", "--layers", "2",
+                       "--block", "16,8", "-o", d + "/g.safetensors"})
+                .exit_code,
+            0);
+  ASSERT_EQ(run_circa({"features", "synth", "--utts", "2", "--frames", "15", "--dim", "30", "-o", d + "/f.ark"})
+                .exit_code,
+            0);
+  expect_vp_bit_exact(d, d + "/g.safetensors", d + "/f.scp");
+}
+
+TEST(CliRunVp, TwoLayerLstmpWithMixedBlockSizesIsBitExact) {
+  std::string d = fresh_dir("vp_mixed");
+  // Layer 0: W_x k = 8, W_r k = 4 (separate accumulations), W_proj k = 8; layer 1: k = 4 throughout.
+  circa::SynthSpec s;
+  s.input_dim = 45;
+  s.cell_dim = 64;
+  s.proj_dim = 32;
+  s.layers = 2;
+  s.block = {8, 4};
+  circa::Model m = circa::synth_model(s);
+  s.block = {4, 4};
+  m.layers[0].w_r = circa::synth_model(s).layers[0].w_r;
+  circa::save_model(m, d + "/m.safetensors");
+  ASSERT_EQ(run_circa({"features", "synth", "--utts", "2", "--frames", "20", "--dim", "45", "-o", d + "/f.ark"})
+                .exit_code,
+            0);
+  expect_vp_bit_exact(d, d + "/m.safetensors", d + "/f.scp");
+}
+
+TEST(CliRunVp, ModelTooLargeForTheBufferStreamsItsWeightsBitExactly) {
+  std::string d = fresh_dir("vp_stream");
+  // The bundled model packs to 70 KiB; a 16 KiB weight buffer forces streaming.
+  expect_vp_bit_exact(d, kDefaultModel, std::string(CIRCA_SOURCE_DIR) + "/data/test.scp",
+                      {"--buffer.weight_kib=16"});
+  auto r = run_circa({"run", "--buffer.weight_kib=16"});
+  EXPECT_NE(r.out.find("weights streamed from DDR"), std::string::npos) << r.out;
+  auto on = run_circa({"run"});
+  EXPECT_NE(on.out.find("weights on chip"), std::string::npos) << on.out;
+}
+
+TEST(CliRunVp, DeviceCyclesDoNotDependOnTheQuantum) {
+  std::vector<std::string> lines;
+  std::vector<std::string> outs;
+  std::string d = fresh_dir("vp_quantum");
+  for (const char* q : {"10", "1000", "100000"}) {
+    auto r = run_circa({"run", std::string("--platform.quantum_ns=") + q, "--out", d + "/q" + q + ".ark"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    lines.push_back(cycles_line(r.out));
+    outs.push_back(slurp(d + "/q" + q + ".ark"));
+  }
+  ASSERT_FALSE(lines[0].empty());
+  EXPECT_EQ(lines[0], lines[1]);
+  EXPECT_EQ(lines[0], lines[2]);
+  EXPECT_EQ(outs[0], outs[1]);
+  EXPECT_EQ(outs[0], outs[2]);
+}
+
+TEST(CliRunVp, NoArgumentsRunsTheBundledDefaultQuickly) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run_circa({"run"});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(s, 60.0);
+  EXPECT_NE(r.out.find("cycles/frame"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("frames/s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("saturations:"), std::string::npos) << r.out;
 }

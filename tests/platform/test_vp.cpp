@@ -1,0 +1,251 @@
+// The virtual platform driven through the C driver, as a driver developer would: the data really flows through
+// the modeled DDR, every error code the device has is reachable and reported (through STATUS and the IRQ, never an
+// abort), bad bus traffic gets TLM error responses, START while busy and soft reset mid-job leave the device usable.
+// One elaboration: two platforms (default numerics, and a 32-bit accumulator) built once, programs run in turn.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "core/golden.hpp"
+#include "core/rng.hpp"
+#include "platform/vp_run.hpp"
+#include "sw_driver/circa_regs.h"
+
+using namespace circa;
+using sc_core::sc_time;
+
+namespace {
+
+Model small_model(std::uint64_t seed) {
+  SynthSpec s;
+  s.input_dim = 40;
+  s.cell_dim = 32;
+  s.proj_dim = 16;
+  s.layers = 2;
+  s.block = {8, 4};
+  s.seed = seed;
+  return synth_model(s);
+}
+
+std::vector<Utterance> utterances(int n, int frames) {
+  Rng rng(9);
+  std::vector<Utterance> u(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    u[i].key = "u" + std::to_string(i);
+    u[i].mat = Matrix(static_cast<std::size_t>(frames), 40);
+    for (float& v : u[i].mat.data) v = static_cast<float>(rng.normal());
+  }
+  return u;
+}
+
+struct Bench {
+  Numerics num, num32;
+  Model model = small_model(4);
+  VpConfig cfg;
+  std::unique_ptr<vp> a, b;  // b: 32-bit accumulators
+  std::unique_ptr<HostRuntime> rt;
+  Bench() {
+    num32.acc_bits = 32;
+    a = std::make_unique<vp>("vp_a", cfg, num);
+    b = std::make_unique<vp>("vp_b", cfg, num32);
+    a->cpu().set_stop_at_end(false);
+    b->cpu().set_stop_at_end(false);
+    rt = std::make_unique<HostRuntime>(model, num, kDdrBase + 0x1000);
+  }
+  // Runs `prog` on a platform's CPU until it returns.
+  void run(vp& top, const std::function<void(host_cpu&)>& prog) {
+    top.cpu().set_program(prog);
+    sc_core::sc_start();
+    ASSERT_TRUE(top.cpu().finished());
+  }
+};
+
+Bench& bench() {
+  static Bench b;
+  return b;
+}
+
+struct Dev {
+  circa_hal hal;
+  circa_dev dev;
+  explicit Dev(host_cpu& cpu) : hal(make_vp_hal(cpu)) { EXPECT_EQ(circa_open(&dev, &hal), 0); }
+};
+
+// Packs one utterance and writes everything but the descriptor; returns the job.
+HostRuntime::Job stage(Dev& d, const HostRuntime& rt, const Matrix& feats) {
+  SatCounters sat;
+  for (const MemRegion& r : rt.model_regions()) circa_mem_write(&d.dev, r.addr, r.bytes.data(), r.bytes.size());
+  HostRuntime::Job job = rt.pack_job(feats, rt.model_end(), sat);
+  for (const MemRegion& r : job.regions) circa_mem_write(&d.dev, r.addr, r.bytes.data(), r.bytes.size());
+  return job;
+}
+
+void write_desc(Dev& d, const HostRuntime::Job& job, const JobDesc& desc) {
+  const std::string bytes = serialize_descriptor(desc);
+  ASSERT_EQ(circa_mem_write(&d.dev, job.desc_addr, bytes.data(), bytes.size()), 0);
+}
+
+}  // namespace
+
+TEST(Vp, OutputsAreBitExactAndCorruptingOneWeightWordInDdrChangesThem) {
+  Bench& B = bench();
+  auto utts = utterances(1, 12);
+  FixedGolden golden(B.model, B.num);
+  const Matrix ref = golden.run(utts[0].mat);
+  VpRunResult clean, corrupt, restored;
+  B.run(*B.a, [&](host_cpu&) { vp_program(*B.a, *B.rt, utts, clean); });
+  ASSERT_EQ(clean.driver_error, 0) << clean.error;
+  EXPECT_EQ(clean.outputs[0].mat.data, ref.data);  // bit-exact with the golden model
+
+  // Flip one packed weight word of layer 0's W_x in the modeled DDR after the load.
+  const std::uint64_t w_x = B.rt->model_regions()[0].addr;
+  std::uint16_t word = 0;
+  auto hook = [&](vp& top, std::uint64_t) {
+    ASSERT_TRUE(top.ddr().peek(w_x - kDdrBase + 64, reinterpret_cast<std::uint8_t*>(&word), 2));
+    const std::uint16_t bad = static_cast<std::uint16_t>(word ^ 0x0F00);
+    ASSERT_TRUE(top.ddr().poke(w_x - kDdrBase + 64, reinterpret_cast<const std::uint8_t*>(&bad), 2));
+  };
+  B.run(*B.a, [&](host_cpu&) { vp_program(*B.a, *B.rt, utts, corrupt, hook); });
+  ASSERT_EQ(corrupt.driver_error, 0) << corrupt.error;
+  EXPECT_NE(corrupt.outputs[0].mat.data, ref.data);
+  // The functional model does not read the modeled DDR: its output is the reference, unchanged.
+  FixedGolden again(B.model, B.num);
+  EXPECT_EQ(again.run(utts[0].mat).data, ref.data);
+  // vp_program reloads the model each run, which repairs the word: bit-exact again.
+  B.run(*B.a, [&](host_cpu&) { vp_program(*B.a, *B.rt, utts, restored); });
+  EXPECT_EQ(restored.outputs[0].mat.data, ref.data);
+}
+
+TEST(Vp, EveryDescriptorErrorCodeIsReportedThroughTheDriver) {
+  Bench& B = bench();
+  auto utts = utterances(1, 3);
+  struct Case {
+    const char* what;
+    int expect;
+    std::function<void(JobDesc&, std::uint64_t&)> mutate;  // the descriptor and its address
+  };
+  const std::uint64_t ddr_end = kDdrBase + B.cfg.ddr.size_bytes;
+  std::vector<Case> cases = {
+      {"descriptor outside DDR", CIRCA_ERR_DESC_ADDR, [&](JobDesc&, std::uint64_t& a) { a = ddr_end + 4096; }},
+      {"descriptor misaligned", CIRCA_ERR_DESC_ALIGN, [](JobDesc&, std::uint64_t& a) { a += 8; }},
+      {"input outside DDR", CIRCA_ERR_ADDR_RANGE, [&](JobDesc& d, std::uint64_t&) { d.input = ddr_end - 64; }},
+      {"output misaligned", CIRCA_ERR_ADDR_ALIGN, [](JobDesc& d, std::uint64_t&) { d.output += 2; }},
+      {"k = 3", CIRCA_ERR_BLOCK_SIZE, [](JobDesc& d, std::uint64_t&) { d.layers[0].k_x = 3; }},
+      {"Q format", CIRCA_ERR_BITS, [](JobDesc& d, std::uint64_t&) { d.act = QFormat{6, 10}; }},
+      {"too many layers", CIRCA_ERR_CAPACITY, [](JobDesc& d, std::uint64_t&) { d.layers.resize(9, d.layers[0]); }},
+      {"cells not a multiple of k", CIRCA_ERR_DIMS, [](JobDesc& d, std::uint64_t&) { d.layers[0].cell = 36; }},
+      {"unknown arch", CIRCA_ERR_ARCH, [](JobDesc&, std::uint64_t&) {}},  // patched in the bytes below
+  };
+  B.run(*B.a, [&](host_cpu& cpu) {
+    Dev d(cpu);
+    HostRuntime::Job job = stage(d, *B.rt, utts[0].mat);
+    for (const Case& c : cases) {
+      JobDesc desc = job.desc;
+      std::uint64_t addr = job.desc_addr;
+      c.mutate(desc, addr);
+      std::string bytes = serialize_descriptor(desc);
+      if (c.expect == CIRCA_ERR_ARCH) bytes[8] = 7;
+      if (addr < ddr_end) {
+        ASSERT_EQ(circa_mem_write(&d.dev, job.desc_addr, bytes.data(), bytes.size()), 0);
+      }
+      EXPECT_EQ(circa_run_job(&d.dev, addr, 10000000), c.expect) << c.what;
+      std::uint32_t status = 0;
+      cpu.reg_read(kRegBase + CIRCA_REG_STATUS, status);
+      EXPECT_EQ(CIRCA_STATUS_STATE(status), static_cast<std::uint32_t>(CIRCA_STATE_ERROR)) << c.what;
+      EXPECT_EQ(CIRCA_STATUS_ERROR(status), static_cast<std::uint32_t>(c.expect)) << c.what;
+    }
+    // Bad magic.
+    std::string bytes = serialize_descriptor(job.desc);
+    bytes[0] = 'X';
+    circa_mem_write(&d.dev, job.desc_addr, bytes.data(), bytes.size());
+    EXPECT_EQ(circa_run_job(&d.dev, job.desc_addr, 10000000), CIRCA_ERR_DESC_FORMAT);
+    // And after all of that, a good job runs.
+    write_desc(d, job, job.desc);
+    EXPECT_EQ(circa_run_job(&d.dev, job.desc_addr, 1000000000), 0);
+  });
+}
+
+TEST(Vp, AccumulatorTooNarrowForTheWeightsIsAnErrorCode) {
+  Bench& B = bench();
+  auto utts = utterances(1, 2);
+  // Platform b has 32-bit accumulators; the runtime packs for 48 bits, and the device's bound check refuses.
+  B.run(*B.b, [&](host_cpu& cpu) {
+    Dev d(cpu);
+    HostRuntime::Job job = stage(d, *B.rt, utts[0].mat);
+    // Large weight words: every (re, im) of layer 0's W_x set to 30000.
+    const MemRegion& wx = B.rt->model_regions()[0];
+    std::string big(wx.bytes.size(), '\0');
+    for (std::size_t i = 0; i + 1 < big.size(); i += 2) {
+      big[i] = static_cast<char>(30000 & 0xFF);
+      big[i + 1] = static_cast<char>(30000 >> 8);
+    }
+    circa_mem_write(&d.dev, wx.addr, big.data(), big.size());
+    EXPECT_EQ(circa_run_job(&d.dev, job.desc_addr, 100000000), CIRCA_ERR_ACCUMULATOR);
+  });
+}
+
+TEST(Vp, StartWhileBusyIsRefusedAndTheRunningJobFinishes) {
+  Bench& B = bench();
+  auto utts = utterances(1, 40);
+  B.run(*B.a, [&](host_cpu&) {
+    Dev d(*&B.a->cpu());
+    HostRuntime::Job job = stage(d, *B.rt, utts[0].mat);
+    ASSERT_EQ(circa_start_job(&d.dev, job.desc_addr), 0);
+    // A second START at once: the device is busy.
+    ASSERT_EQ(circa_start_job(&d.dev, job.desc_addr), 0);
+    EXPECT_EQ(circa_wait_job(&d.dev, 1000000000), CIRCA_ERR_BUSY);
+    // The first job still completes, and the device takes the next one.
+    std::uint32_t status = 0;
+    for (int i = 0; i < 1000 && CIRCA_STATUS_STATE(status) != CIRCA_STATE_DONE; ++i) {
+      wait(sc_time(10, sc_core::SC_US));
+      B.a->cpu().reg_read(kRegBase + CIRCA_REG_STATUS, status);
+    }
+    EXPECT_EQ(CIRCA_STATUS_STATE(status), static_cast<std::uint32_t>(CIRCA_STATE_DONE));
+    EXPECT_EQ(CIRCA_STATUS_FRAMES(status), 40u);
+    EXPECT_EQ(circa_run_job(&d.dev, job.desc_addr, 1000000000), 0);
+  });
+}
+
+TEST(Vp, SoftResetMidJobLeavesTheDeviceUsable) {
+  Bench& B = bench();
+  auto utts = utterances(1, 40);
+  B.run(*B.a, [&](host_cpu& cpu) {
+    Dev d(cpu);
+    HostRuntime::Job job = stage(d, *B.rt, utts[0].mat);
+    ASSERT_EQ(circa_start_job(&d.dev, job.desc_addr), 0);
+    wait(sc_time(20, sc_core::SC_US));  // some frames in
+    EXPECT_EQ(circa_reset(&d.dev), 0);
+    std::uint32_t status = 0;
+    cpu.reg_read(kRegBase + CIRCA_REG_STATUS, status);
+    EXPECT_EQ(CIRCA_STATUS_STATE(status), static_cast<std::uint32_t>(CIRCA_STATE_IDLE));
+    EXPECT_LT(CIRCA_STATUS_FRAMES(status), 40u);
+    EXPECT_EQ(circa_run_job(&d.dev, job.desc_addr, 1000000000), 0);
+    cpu.reg_read(kRegBase + CIRCA_REG_STATUS, status);
+    EXPECT_EQ(CIRCA_STATUS_FRAMES(status), 40u);
+  });
+}
+
+TEST(Vp, BadBusTrafficGetsTlmErrorResponses) {
+  Bench& B = bench();
+  B.run(*B.a, [&](host_cpu& cpu) {
+    std::uint8_t buf[8] = {};
+    // Out-of-range DDR address: nothing decodes it.
+    const std::uint64_t beyond = kDdrBase + B.cfg.ddr.size_bytes + 64;
+    EXPECT_EQ(cpu.access(tlm::TLM_READ_COMMAND, beyond, buf, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_NE(cpu.mem_read(beyond, buf, 8), 0);
+    // Register accesses of a width the map does not allow.
+    EXPECT_EQ(cpu.access(tlm::TLM_READ_COMMAND, kRegBase + CIRCA_REG_ID, buf, 2), tlm::TLM_BURST_ERROR_RESPONSE);
+    EXPECT_EQ(cpu.access(tlm::TLM_READ_COMMAND, kRegBase + CIRCA_REG_ID, buf, 8), tlm::TLM_BURST_ERROR_RESPONSE);
+    std::uint8_t be[4] = {0xFF, 0xFF, 0, 0};
+    EXPECT_EQ(cpu.access(tlm::TLM_READ_COMMAND, kRegBase + CIRCA_REG_ID, buf, 4, be, 4),
+              tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+    EXPECT_EQ(cpu.access(tlm::TLM_READ_COMMAND, kRegBase + CIRCA_REG_ID + 2, buf, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    // An offset with no register, and a write to a read-only one.
+    std::uint32_t v = 0;
+    EXPECT_EQ(cpu.reg_read(kRegBase + 0x0FC, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(cpu.reg_write(kRegBase + CIRCA_REG_ID, 1), tlm::TLM_COMMAND_ERROR_RESPONSE);
+    // The device still answers.
+    EXPECT_EQ(cpu.reg_read(kRegBase + CIRCA_REG_ID, v), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(v, CIRCA_ID_VALUE);
+  });
+}
