@@ -5,6 +5,7 @@
 #include <systemc>
 
 #include "core/error.hpp"
+#include "sw_driver/regs_doc.hpp"
 
 namespace circa {
 
@@ -18,6 +19,7 @@ const char* kUsage =
     "  model info F        dims, block sizes, parameters and storage of a model\n"
     "  model synth ...     write a deterministic random model (see circa model synth --help)\n"
     "  features info F     utterances, frames and dims of a feature file (.ark, .scp, .npy or a folder)\n"
+    "  registers           the register map as Markdown (docs/registers.md)\n"
     "  version             print circa's and SystemC's versions\n"
     "\n"
     "Run 'circa <command> --help' for the options of a command.\n";
@@ -36,6 +38,12 @@ int cli_main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(rest);
     if (cmd == "model") return cmd_model(rest);
     if (cmd == "features") return cmd_features(rest);
+    if (cmd == "registers") {
+      if (rest.size() > 1 || (rest.size() == 1 && rest[0] != "--markdown"))
+        throw UsageError("usage: circa registers [--markdown]");
+      std::cout << registers_markdown();
+      return 0;
+    }
     if (cmd == "version" || cmd == "--version") {
       std::cout << "circa " << CIRCA_VERSION << " (SystemC " << sc_core::sc_release() << ")\n";
       return 0;

@@ -153,6 +153,8 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
         irq_status_ = 0;
         irq_mask_ = 0;
         lut_words_.clear();
+        lut_sig_.clear();  // back to the built-in tables
+        lut_tanh_.clear();
         start_pending_ = false;
         ctrl_ = 0;
         update_irq();
@@ -291,6 +293,7 @@ void accel_controller::snapshot_counters() {
     sat += s->sat.total();
   }
   c.stall = stall - base_.stall;
+  c.dma_busy = (mem_ ? mem_->busy_cycles() : 0) - base_.dma_busy;
   c.saturations = sat - base_.saturations;
   c.cycles = p_.clock.to_cycles(sc_time_stamp() - job_start_);
 }
@@ -308,6 +311,7 @@ void accel_controller::job_thread() {
     base_.ifft_busy = u[2]->busy_cycles;
     base_.act_busy = u[3]->busy_cycles;
     base_.cell_busy = u[4]->busy_cycles;
+    base_.dma_busy = mem_ ? mem_->busy_cycles() : 0;
     for (const UnitStats* s : u) {
       base_.stall += s->stall_in_cycles + s->stall_out_cycles;
       base_.saturations += s->sat.total();

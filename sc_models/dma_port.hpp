@@ -38,6 +38,8 @@ public:
     return dma_.transfer(d).status == DmaStatus::ok ? 0 : CIRCA_ERR_BUS;
   }
 
+  std::uint64_t busy_cycles() const override { return dma_.dma_stats().busy_cycles; }
+
 private:
   dma_engine& dma_;
 };

@@ -249,3 +249,40 @@ TEST(Vp, BadBusTrafficGetsTlmErrorResponses) {
     EXPECT_EQ(v, CIRCA_ID_VALUE);
   });
 }
+
+TEST(Vp, LutLoadedThroughRegistersChangesOutputsUntilSoftReset) {
+  Bench& B = bench();
+  auto utts = utterances(1, 6);
+  FixedGolden golden(B.model, B.num);
+  const Matrix ref = golden.run(utts[0].mat);
+  B.run(*B.a, [&](host_cpu& cpu) {
+    Dev d(cpu);
+    HostRuntime::Job job = stage(d, *B.rt, utts[0].mat);
+    auto outputs = [&]() {
+      // The device writes the final state back: start every run from the zero state again.
+      for (const MemRegion& r : job.regions) circa_mem_write(&d.dev, r.addr, r.bytes.data(), r.bytes.size());
+      EXPECT_EQ(circa_run_job(&d.dev, job.desc_addr, 1000000000), 0);
+      std::string out(job.output_bytes, '\0');
+      circa_mem_read(&d.dev, job.output_addr, out.data(), out.size());
+      return B.rt->unpack_output(out, utts[0].mat.rows).data;
+    };
+    EXPECT_EQ(outputs(), ref.data);
+    // A sigmoid table scaled by 3/4: the model's outputs must move.
+    Activation sig(ActFn::sigmoid, B.num.activation, B.num.act, B.num.act);
+    std::vector<std::int32_t> t = sig.table();
+    for (auto& v : t) v = v * 3 / 4;
+    ASSERT_EQ(circa_load_lut(&d.dev, CIRCA_LUT_SIGMOID, t.data(), t.size()), 0);
+    EXPECT_NE(outputs(), ref.data);
+    // Counters of that job: every frame counted, the units and the DMA were busy.
+    circa_counters c{};
+    ASSERT_EQ(circa_read_counters(&d.dev, &c), 0);
+    EXPECT_EQ(c.frames, 6u);
+    EXPECT_GT(c.cycles, 0u);
+    EXPECT_GT(c.emac_busy, 0u);
+    EXPECT_GT(c.dma_busy, 0u);
+    EXPECT_GT(c.ddr_rd_bytes, 0u);
+    // Soft reset restores the built-in tables.
+    ASSERT_EQ(circa_reset(&d.dev), 0);
+    EXPECT_EQ(outputs(), ref.data);
+  });
+}
