@@ -19,6 +19,7 @@
 #include "platform/cli.hpp"
 #include "platform/default_paths.hpp"
 #include "platform/hw_config.hpp"
+#include "platform/report.hpp"
 #include "platform/vp_run.hpp"
 
 namespace po = boost::program_options;
@@ -30,6 +31,7 @@ namespace {
 
 struct RunOptions {
   std::string model, features, labels, config, out, precision = "fixed", out_format;
+  std::string report, vcd, trace = "units", timeline, mmio_log;
   bool functional = false;
   bool labels_given = false;
   std::vector<std::string> hw_overrides;
@@ -65,7 +67,12 @@ RunOptions parse_run_options(const Args& args, bool& help) {
     ("out", po::value(&o.out), "write log-posteriors: F.ark (binary Kaldi) or a folder for one .npy per utterance")
     ("out-format", po::value(&o.out_format), "ark | npy (default: from --out's extension)")
     ("functional", po::bool_switch(&o.functional), "run the golden model instead of the virtual platform")
-    ("precision", po::value(&o.precision)->default_value(o.precision), "fixed | float (float needs --functional)");
+    ("precision", po::value(&o.precision)->default_value(o.precision), "fixed | float (float needs --functional)")
+    ("report", po::value(&o.report), "write report.json (and .layers.csv, .units.csv beside it)")
+    ("vcd", po::value(&o.vcd), "write a VCD waveform of the units")
+    ("trace", po::value(&o.trace)->default_value(o.trace), "VCD detail: units (busy, stall) | tiles (+ tile index)")
+    ("timeline", po::value(&o.timeline), "write a Perfetto / Chrome trace-event timeline (JSON)")
+    ("mmio-log", po::value(&o.mmio_log), "write every register access of the host (text)");
   // clang-format on
   Args rest;
   for (std::size_t i = 0; i < args.size(); ++i)
@@ -86,6 +93,16 @@ RunOptions parse_run_options(const Args& args, bool& help) {
   if (!o.out_format.empty() && o.out_format != "ark" && o.out_format != "npy")
     throw UsageError("--out-format: '" + o.out_format + "' is not ark or npy");
   if (!o.out_format.empty() && o.out.empty()) throw UsageError("--out-format needs --out");
+  if (o.trace != "units" && o.trace != "tiles") throw UsageError("--trace: '" + o.trace + "' is not units or tiles");
+  if (o.functional && (!o.vcd.empty() || !o.timeline.empty() || !o.mmio_log.empty()))
+    throw UsageError("--vcd, --timeline and --mmio-log observe the virtual platform; drop --functional");
+  for (const std::string* f : {&o.report, &o.vcd, &o.timeline, &o.mmio_log}) {
+    if (f->empty()) continue;
+    fs::path parent = fs::path(*f).parent_path();
+    std::error_code ec2;
+    if (!parent.empty() && !fs::is_directory(parent, ec2))
+      throw InputError(*f + ": output folder " + parent.string() + " does not exist");
+  }
   if (!o.out.empty()) {
     if (o.out_format.empty()) o.out_format = fs::path(o.out).extension() == ".ark" ? "ark" : "npy";
     fs::path parent = fs::path(o.out).parent_path();
@@ -146,38 +163,65 @@ void print_scores(const ErrorCounts& err) {
   std::printf("PER: %.2f%%\n", err.per_pct());
 }
 
+// Per-layer SQNR of fixed against float on (up to 100 frames of) the first utterance.
+std::vector<double> layer_sqnr(const Model& model, const Numerics& num, const Matrix& feats) {
+  FixedGolden fx(model, num);
+  FloatGolden fl(model);
+  const int L = static_cast<int>(model.layers.size());
+  std::vector<std::vector<double>> ref(static_cast<std::size_t>(L) + 1), got(static_cast<std::size_t>(L) + 1);
+  std::vector<float> lp(static_cast<std::size_t>(model.num_classes));
+  for (std::size_t t = 0; t < feats.rows && t < 100; ++t) {
+    fx.step(feats.row(t), lp.data());
+    fl.step(feats.row(t), lp.data());
+    for (int l = 0; l <= L; ++l) {
+      auto a = l < L ? fl.layer_output(l) : fl.logits();
+      auto b = l < L ? fx.layer_output(l) : fx.logits();
+      ref[l].insert(ref[l].end(), a.begin(), a.end());
+      got[l].insert(got[l].end(), b.begin(), b.end());
+    }
+  }
+  std::vector<double> out;
+  for (int l = 0; l <= L; ++l) out.push_back(sqnr_db(ref[l], got[l]));
+  return out;
+}
+
 int run_vp(const RunOptions& o, const HwConfig& hw, const Numerics& num, const Model& model,
            const std::vector<Utterance>& utts, const std::vector<Alignment>& ali, int sil) {
   VpConfig cfg = vp_config_of(hw);
-  std::size_t frames = 0;
-  for (const auto& u : utts) frames += u.mat.rows;
+  Observe obs;
+  obs.vcd = o.vcd;
+  obs.trace_level = o.trace;
+  obs.timeline = o.timeline;
+  obs.mmio_log = o.mmio_log;
   auto t0 = std::chrono::steady_clock::now();
-  VpRunResult r = run_on_vp(model, num, cfg, utts);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  VpRunResult r = run_on_vp(model, num, cfg, utts, obs);
   if (r.driver_error) throw std::runtime_error("virtual platform: " + r.error);
-  ErrorCounts err;
-  std::uint64_t cycles = 0;
-  SatCounters sat = r.input_saturations;
-  std::uint64_t dev_sat = 0;
-  for (std::size_t i = 0; i < r.outputs.size(); ++i) {
-    if (!ali.empty()) err += score_utterance(r.outputs[i].mat, ali[i].phones, sil);
-    cycles += r.stats[i].cycles;
-    dev_sat += r.stats[i].counters.saturations;
+  RunFacts f;
+  f.model = o.model;
+  f.features = o.features;
+  f.config = hw.source;
+  f.arch = arch_name(model.arch);
+  f.layers = static_cast<int>(model.layers.size());
+  f.classes = model.num_classes;
+  f.utterances = utts.size();
+  for (const auto& u : utts) f.frames += u.mat.rows;
+  f.clock_mhz = hw.clock_mhz;
+  f.dense_params = model_stats(model).dense_params;
+  f.vp = &r;
+  f.input_saturations = r.input_saturations;
+  for (std::size_t i = 0; i < r.outputs.size() && !ali.empty(); ++i) {
+    f.errors += score_utterance(r.outputs[i].mat, ali[i].phones, sil);
+    f.scored = true;
   }
+  f.sqnr_db = layer_sqnr(model, num, utts.front().mat);
   write_outputs(o, r.outputs);
-  const double mhz = hw.clock_mhz;
-  const double cpf = frames ? static_cast<double>(cycles) / static_cast<double>(frames) : 0.0;
-  std::printf("circa run (virtual platform): %s\n", o.model.c_str());
-  std::printf("  %zu utterance(s), %zu frames from %s\n", utts.size(), frames, o.features.c_str());
-  std::printf("  device: %llu cycles in all\n", static_cast<unsigned long long>(cycles));
-  std::printf("  device: %.0f cycles/frame = %.2f us/frame at %.0f MHz, %.0f frames/s; weights %s (%.1f KiB)\n", cpf,
-              cpf / mhz, mhz, cpf > 0 ? mhz * 1e6 / cpf : 0.0, r.weights_on_chip ? "on chip" : "streamed from DDR",
-              static_cast<double>(r.weight_bytes) / 1024.0);
-  std::printf("  host: %.3f s wall, %.3f ms/frame\n", wall, frames ? 1e3 * wall / frames : 0.0);
-  std::printf("  saturations: %llu in the datapath, %llu in input quantization\n",
-              static_cast<unsigned long long>(dev_sat), static_cast<unsigned long long>(sat.total()));
-  if (!ali.empty()) print_scores(err);
+  f.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::ordered_json rep = build_report(f);
+  if (!o.report.empty()) write_report(o.report, rep);
+  std::fputs(summary_text(rep).c_str(), stdout);
   if (!o.out.empty()) std::printf("  wrote %s (%s)\n", o.out.c_str(), o.out_format.c_str());
+  for (const std::string* p : {&o.report, &o.vcd, &o.timeline, &o.mmio_log})
+    if (!p->empty()) std::printf("  wrote %s\n", p->c_str());
   return 0;
 }
 

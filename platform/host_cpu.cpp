@@ -27,6 +27,7 @@ void host_cpu::run() {
     program_ = nullptr;
     p(*this);
     qk_.sync();
+    if (end_padding_ > SC_ZERO_TIME) wait(end_padding_);
     finished_ = true;
     if (stop_at_end_) sc_core::sc_stop();
   }
@@ -45,8 +46,14 @@ tlm::tlm_response_status host_cpu::access(tlm::tlm_command cmd, std::uint64_t ad
   gp.set_dmi_allowed(false);
   gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   sc_time delay = qk_.get_local_time();
+  const sc_time at = qk_.get_current_time();
   bus->b_transport(gp, delay);
   qk_.set(delay);
+  if (log_) {
+    Access a{at, cmd == tlm::TLM_WRITE_COMMAND, addr, len, 0, gp.get_response_status()};
+    std::memcpy(&a.value, data, std::min(len, 4u));
+    log_(a);
+  }
   if (qk_.need_sync()) qk_.sync();
   return gp.get_response_status();
 }

@@ -25,6 +25,19 @@ public:
   // otherwise the CPU idles until the next program (test benches that run several programs in one elaboration).
   void set_program(std::function<void(host_cpu&)> p);
   void set_stop_at_end(bool s) { stop_at_end_ = s; }
+  // Simulated time to let pass after the program before stopping (so a waveform keeps the last changes).
+  void set_end_padding(const sc_core::sc_time& t) { end_padding_ = t; }
+
+  // Every bus access the CPU makes, for the MMIO log.
+  struct Access {
+    sc_core::sc_time time;  // host-local time of the access
+    bool write;
+    std::uint64_t addr;
+    unsigned len;
+    std::uint32_t value;  // the first 4 bytes
+    tlm::tlm_response_status response;
+  };
+  void set_access_log(std::function<void(const Access&)> f) { log_ = std::move(f); }
 
   // A 32-bit register access; returns the TLM response.
   tlm::tlm_response_status reg_read(std::uint64_t addr, std::uint32_t& value);
@@ -49,6 +62,8 @@ private:
   sc_core::sc_event kick_;
   tlm_utils::tlm_quantumkeeper qk_;
   bool finished_ = false, stop_at_end_ = true;
+  sc_core::sc_time end_padding_ = sc_core::SC_ZERO_TIME;
+  std::function<void(const Access&)> log_;
 };
 
 }  // namespace circa

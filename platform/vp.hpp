@@ -47,7 +47,7 @@ private:
   std::unique_ptr<dma_port> port_;
   std::unique_ptr<accel_controller> accel_;
   std::unique_ptr<host_cpu> cpu_;
-  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> irq_;  // written from register accesses and the job thread
+  sc_core::sc_signal<bool> irq_;  // driven by the controller's one irq process
 };
 
 }  // namespace circa

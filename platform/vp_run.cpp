@@ -1,5 +1,9 @@
 #include "platform/vp_run.hpp"
 
+#include <cstdio>
+
+#include "sw_driver/circa_regs.h"
+
 #include "sw_driver/runtime.hpp"
 
 namespace circa {
@@ -76,6 +80,41 @@ void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& ut
     res.stats.push_back(std::move(st));
   }
   res.weights_on_chip = top.accel().weights_on_chip();
+  accel_controller& acc = top.accel();
+  res.units = {{"fft_unit", acc.fft().stats()},          {"emac_array", acc.emac().stats()},
+               {"ifft_unit", acc.ifft().stats()},        {"activation_unit", acc.act().stats()},
+               {"cell_update", acc.cell().stats()},      {"dma_engine", top.dma().stats()}};
+  res.layers = acc.layer_totals();
+  res.ddr_bytes_read = top.ddr().stats().bytes_read;
+  res.ddr_bytes_written = top.ddr().stats().bytes_written;
+}
+
+std::string format_access(const host_cpu::Access& a) {
+  const char* name = "";
+  if (a.addr >= kRegBase && a.addr < kRegBase + CIRCA_REG_SPACE) {
+    switch (static_cast<std::uint32_t>(a.addr - kRegBase)) {
+#define CIRCA_REG_NAME(n, off, acc, reset, desc) \
+  case off:                                      \
+    name = #n;                                   \
+    break;
+      CIRCA_REGISTERS(CIRCA_REG_NAME)
+#undef CIRCA_REG_NAME
+      default: name = "?"; break;
+    }
+  }
+  const char* resp = "OK";
+  switch (a.response) {
+    case tlm::TLM_OK_RESPONSE: resp = "OK"; break;
+    case tlm::TLM_ADDRESS_ERROR_RESPONSE: resp = "ADDRESS_ERROR"; break;
+    case tlm::TLM_BURST_ERROR_RESPONSE: resp = "BURST_ERROR"; break;
+    case tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE: resp = "BYTE_ENABLE_ERROR"; break;
+    case tlm::TLM_COMMAND_ERROR_RESPONSE: resp = "COMMAND_ERROR"; break;
+    default: resp = "GENERIC_ERROR"; break;
+  }
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%16.3f ns  %s  0x%010llx  %-16s  0x%08x  %u  %s\n", a.time.to_seconds() * 1e9,
+                a.write ? "W" : "R", static_cast<unsigned long long>(a.addr), name, a.value, a.len, resp);
+  return buf;
 }
 
 }  // namespace circa

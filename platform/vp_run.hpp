@@ -24,6 +24,20 @@ struct UtteranceStats {
   std::vector<std::uint64_t> frame_done;  // cycles from START to each frame's end
 };
 
+// What a unit did over the whole run, for reports.
+struct UnitReport {
+  std::string name;
+  UnitStats stats;
+};
+
+// Views of a run (issue "Seeing inside"): empty paths mean off.
+struct Observe {
+  std::string vcd;                 // waveform file
+  std::string trace_level = "units";  // units | tiles
+  std::string timeline;            // Chrome / Perfetto trace-event JSON
+  std::string mmio_log;            // every register access
+};
+
 struct VpRunResult {
   int driver_error = 0;  // 0, or the circa_drv / device code that stopped the run
   std::string error;     // its string
@@ -33,6 +47,10 @@ struct VpRunResult {
   bool weights_on_chip = true;
   std::uint64_t weight_bytes = 0;
   double sim_seconds = 0;
+  std::vector<UnitReport> units;  // fft, emac, ifft, activation, cell update, dma
+  std::vector<accel_controller::LayerTotals> layers;
+  std::uint64_t ddr_bytes_read = 0, ddr_bytes_written = 0;
+  std::uint64_t mmio_accesses = 0;
 };
 
 // A hook for tests: called after the model is in DDR and before the first job (e.g. to corrupt a weight word).
@@ -45,7 +63,10 @@ void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& ut
 
 // Elaborates the platform and runs it; one call per process (SystemC elaborates once).
 VpRunResult run_on_vp(const Model& m, const Numerics& num, const VpConfig& cfg, const std::vector<Utterance>& utts,
-                      const AfterLoadHook& after_load = nullptr);
+                      const Observe& obs = {}, const AfterLoadHook& after_load = nullptr);
+
+// One line of the MMIO log.
+std::string format_access(const host_cpu::Access& a);
 
 // The C HAL over the host CPU (register accesses relative to the register block).
 circa_hal make_vp_hal(host_cpu& cpu);

@@ -21,6 +21,9 @@ accel_controller::accel_controller(sc_core::sc_module_name name, const AccelPara
     : sc_module(name),
       regs("regs"),
       irq("irq"),
+      frame("frame"),
+      ddr_read("ddr_read"),
+      ddr_write("ddr_write"),
       p_(p),
       num_(num),
       ddr_base_(ddr_base),
@@ -32,8 +35,7 @@ accel_controller::accel_controller(sc_core::sc_module_name name, const AccelPara
       q_ifft_out_("q_ifft_out", p.fifo_depth),
       q_act_in_("q_act_in", p.fifo_depth),
       q_act_cell_("q_act_cell", p.fifo_depth),
-      q_cell_out_("q_cell_out", p.fifo_depth),
-      irq_level_("irq_level") {
+      q_cell_out_("q_cell_out", p.fifo_depth) {
   regs.register_b_transport(this, &accel_controller::b_transport);
   regs.register_transport_dbg(this, &accel_controller::transport_dbg);
   fft_ = std::make_unique<fft_unit>("fft_unit", p_.fft, p_.clock, num_);
@@ -61,6 +63,9 @@ accel_controller::accel_controller(sc_core::sc_module_name name, const AccelPara
   caps_.ddr_base = ddr_base_;
   caps_.ddr_size = ddr_size_;
   SC_THREAD(job_thread);
+  SC_METHOD(drive_irq);
+  sensitive << irq_changed_;
+  dont_initialize();
 }
 
 accel_controller::~accel_controller() = default;
@@ -147,8 +152,10 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
     case CIRCA_REG_CTRL:
       ctrl_ = v & CIRCA_CTRL_IRQ_EN;
       if (v & CIRCA_CTRL_SOFT_RESET) {
-        if (state_ == CIRCA_STATE_BUSY) reset_req_ = true;  // the job stops at its next tile boundary
-        state_ = state_ == CIRCA_STATE_BUSY ? CIRCA_STATE_BUSY : CIRCA_STATE_IDLE;
+        // A running job stops at its next tile boundary. A START the job thread has not taken yet (same delta
+        // cycle) has nothing to abort: it is dropped below, and waiting for the thread would wait forever.
+        if (state_ == CIRCA_STATE_BUSY && !start_pending_) reset_req_ = true;
+        state_ = reset_req_ ? CIRCA_STATE_BUSY : CIRCA_STATE_IDLE;
         error_ = 0;
         irq_status_ = 0;
         irq_mask_ = 0;
@@ -216,10 +223,9 @@ void accel_controller::raise(std::uint32_t bits) {
   update_irq();
 }
 
-void accel_controller::update_irq() {
-  const bool level = (ctrl_ & CIRCA_CTRL_IRQ_EN) && (irq_status_ & irq_mask_);
-  irq.write(level);
-}
+void accel_controller::update_irq() { irq_changed_.notify(SC_ZERO_TIME); }
+
+void accel_controller::drive_irq() { irq.write((ctrl_ & CIRCA_CTRL_IRQ_EN) && (irq_status_ & irq_mask_)); }
 
 void accel_controller::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
   const std::uint64_t addr = gp.get_address();
@@ -233,6 +239,10 @@ void accel_controller::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay)
   }
   if (addr % 4 != 0 || addr >= CIRCA_REG_SPACE) {
     gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  if (gp.get_data_ptr() == nullptr) {
+    gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);  // as ddr_memory answers it
     return;
   }
   const auto off = static_cast<std::uint32_t>(addr);
@@ -268,7 +278,8 @@ void accel_controller::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay)
 
 unsigned int accel_controller::transport_dbg(tlm::tlm_generic_payload& gp) {
   // Debug reads only, no side effects beyond the LO/HI latch.
-  if (!gp.is_read() || gp.get_data_length() != 4 || gp.get_address() % 4 || gp.get_address() >= CIRCA_REG_SPACE)
+  if (!gp.is_read() || gp.get_data_ptr() == nullptr || gp.get_data_length() != 4 || gp.get_address() % 4 ||
+      gp.get_address() >= CIRCA_REG_SPACE)
     return 0;
   bool ok = false;
   const std::uint32_t v = reg_read(static_cast<std::uint32_t>(gp.get_address()), ok);
@@ -344,14 +355,14 @@ int accel_controller::run_job() {
   if (addr < ddr_base_ || addr - ddr_base_ > ddr_size_ || ddr_size_ - (addr - ddr_base_) < kDescHeaderBytes)
     return CIRCA_ERR_DESC_ADDR;
   std::vector<std::uint8_t> hdr(kDescHeaderBytes);
-  if (mem_->read(addr, hdr.data(), hdr.size())) return CIRCA_ERR_BUS;
+  if (mem_read(addr, hdr.data(), hdr.size())) return CIRCA_ERR_BUS;
   cnt_.ddr_rd += hdr.size();
   JobDesc d;
   if (int e = parse_descriptor_header(hdr.data(), hdr.size(), caps_, d)) return e;
   const std::uint64_t n = d.bytes();
   if (ddr_size_ - (addr - ddr_base_) < n) return CIRCA_ERR_DESC_ADDR;
   std::vector<std::uint8_t> all(n);
-  if (mem_->read(addr, all.data(), n)) return CIRCA_ERR_BUS;
+  if (mem_read(addr, all.data(), n)) return CIRCA_ERR_BUS;
   cnt_.ddr_rd += n;
   if (int e = validate_descriptor(all.data(), n, caps_, d)) return e;
   job_ = d;
@@ -368,7 +379,7 @@ int accel_controller::run_job() {
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     FixedLayer& L = *layers_[l];
     std::string st = pack_words(L.c.data(), L.c.size(), cw) + pack_words(L.r_prev.data(), L.r_prev.size(), aw);
-    if (mem_->write(d.layers[l].state, st.data(), st.size())) return CIRCA_ERR_BUS;
+    if (mem_write(d.layers[l].state, st.data(), st.size())) return CIRCA_ERR_BUS;
     cnt_.ddr_wr += st.size();
   }
   return 0;
@@ -401,7 +412,7 @@ int accel_controller::load_job(const JobDesc& d) {
   // sets the kernel's int32 run length) for the weights every frame will fetch again.
   auto load = [&](FixedMatvec& mv, std::uint64_t a) -> int {
     std::string buf(mv.W.packed_bytes(), '\0');
-    if (mem_->read(a, buf.data(), buf.size())) return CIRCA_ERR_BUS;
+    if (mem_read(a, buf.data(), buf.size())) return CIRCA_ERR_BUS;
     cnt_.ddr_rd += buf.size();
     if (!mv.W.load_packed(buf.data(), buf.size())) return CIRCA_ERR_DIMS;
     if (!mv.W.check_bounds(num_)) return CIRCA_ERR_ACCUMULATOR;
@@ -410,7 +421,7 @@ int accel_controller::load_job(const JobDesc& d) {
   const std::size_t aw = word_bytes(num_.act), cw = word_bytes(num_.cell), ww = word_bytes(num_.weight);
   auto words = [&](std::uint64_t a, std::vector<std::int32_t>& v, std::size_t wb) -> int {
     std::string buf(v.size() * wb, '\0');
-    if (mem_->read(a, buf.data(), buf.size())) return CIRCA_ERR_BUS;
+    if (mem_read(a, buf.data(), buf.size())) return CIRCA_ERR_BUS;
     cnt_.ddr_rd += buf.size();
     unpack_words(reinterpret_cast<const std::uint8_t*>(buf.data()), v.size(), wb, v.data());
     return 0;
@@ -437,6 +448,28 @@ int accel_controller::load_job(const JobDesc& d) {
   return 0;
 }
 
+// Every DDR transfer of the controller goes through these, so waveforms show the traffic and the bytes count.
+int accel_controller::mem_read(std::uint64_t a, void* d, std::size_t n) {
+  if (trace_) ddr_read.write(true);
+  const int e = mem_->read(a, d, n);
+  if (trace_) ddr_read.write(false);
+  return e;
+}
+
+int accel_controller::mem_write(std::uint64_t a, const void* s, std::size_t n) {
+  if (trace_) ddr_write.write(true);
+  const int e = mem_->write(a, s, n);
+  if (trace_) ddr_write.write(false);
+  return e;
+}
+
+int accel_controller::mem_read2d(std::uint64_t a, std::size_t rows, std::size_t row, std::uint64_t stride, void* d) {
+  if (trace_) ddr_read.write(true);
+  const int e = mem_->read2d(a, rows, row, stride, d);
+  if (trace_) ddr_read.write(false);
+  return e;
+}
+
 void accel_controller::stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in,
                                     sc_core::sc_fifo<Tile>& done,
                                     const std::function<void(std::size_t)>& before_issue) {
@@ -459,7 +492,7 @@ int accel_controller::fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0,
   const std::size_t row = per_chunk * static_cast<std::size_t>(c1 - c0);
   const std::uint64_t stride = per_chunk * static_cast<std::uint64_t>(mv.chunks());
   std::string buf(row * static_cast<std::size_t>(mv.W.bins()), '\0');
-  if (mem_->read2d(addr + per_chunk * static_cast<std::uint64_t>(c0), static_cast<std::size_t>(mv.W.bins()), row,
+  if (mem_read2d(addr + per_chunk * static_cast<std::uint64_t>(c0), static_cast<std::size_t>(mv.W.bins()), row,
                    stride, buf.data()))
     return CIRCA_ERR_BUS;
   cnt_.ddr_rd += buf.size();
@@ -524,12 +557,21 @@ int accel_controller::run_cells(FixedLayer& L, int frame, int layer) {
 int accel_controller::run_frame(const JobDesc& d, std::uint32_t t) {
   const std::size_t aw = word_bytes(num_.act);
   io_.assign(d.input_dim * aw, '\0');
-  if (mem_->read(d.input + static_cast<std::uint64_t>(t) * d.input_dim * aw, io_.data(), io_.size()))
+  if (mem_read(d.input + static_cast<std::uint64_t>(t) * d.input_dim * aw, io_.data(), io_.size()))
     return CIRCA_ERR_BUS;
   cnt_.ddr_rd += io_.size();
   unpack_words(reinterpret_cast<const std::uint8_t*>(io_.data()), d.input_dim, aw, xq_.data());
   const std::int32_t* in = xq_.data();
   const int f = static_cast<int>(t);
+  if (layer_totals_.size() < layers_.size() + 1) layer_totals_.resize(layers_.size() + 1);
+  sc_time mark = sc_time_stamp();
+  std::uint64_t rd_mark = cnt_.ddr_rd;
+  auto close_layer = [&](std::size_t l) {
+    layer_totals_[l].cycles += p_.clock.to_cycles(sc_time_stamp() - mark);
+    layer_totals_[l].ddr_rd += cnt_.ddr_rd - rd_mark;
+    mark = sc_time_stamp();
+    rd_mark = cnt_.ddr_rd;
+  };
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     FixedLayer& L = *layers_[l];
     const LayerDesc& ld = d.layers[l];
@@ -546,15 +588,19 @@ int accel_controller::run_frame(const JobDesc& d, std::uint32_t t) {
     }
     L.end_frame();
     in = L.output().data();
+    close_layer(l);
   }
   FixedOutput& o = *out_;
   o.O.set_inputs({in, layers_.back()->rec});
   if (int e = run_matvec(o.O, nullptr, &o, TilePost::logits_writeback, f, static_cast<int>(layers_.size()), d.out_w))
     return e;
   io_ = pack_words(o.logits.data(), o.logits.size(), aw);
-  if (mem_->write(d.output + static_cast<std::uint64_t>(t) * d.classes * aw, io_.data(), io_.size()))
+  if (mem_write(d.output + static_cast<std::uint64_t>(t) * d.classes * aw, io_.data(), io_.size()))
     return CIRCA_ERR_BUS;
   cnt_.ddr_wr += io_.size();
+  close_layer(layers_.size());
+  frame.write(frame.read() + 1);
+  if (rec_ != nullptr) rec_->frame_end(sc_time_stamp().value());
   return 0;
 }
 

@@ -52,6 +52,9 @@ class accel_controller : public sc_core::sc_module {
 public:
   tlm_utils::simple_target_socket<accel_controller> regs;
   sc_core::sc_out<bool> irq;
+  // For waveforms: the frame count (steps at each frame's end) and DDR traffic of the controller's transfers.
+  sc_core::sc_signal<std::uint32_t> frame;
+  sc_core::sc_signal<bool> ddr_read, ddr_write;
 
   SC_HAS_PROCESS(accel_controller);
   accel_controller(sc_core::sc_module_name name, const AccelParams& p, const Numerics& num, std::uint64_t ddr_base,
@@ -60,6 +63,13 @@ public:
 
   void bind_memory(mem_port& m) { mem_ = &m; }
   const AccelCounters& counters() const { return cnt_; }
+  // Per layer (the output layer last): cycles spent in its stages, DDR bytes read for it. Whole run, all jobs.
+  struct LayerTotals {
+    std::uint64_t cycles = 0, ddr_rd = 0;
+  };
+  const std::vector<LayerTotals>& layer_totals() const { return layer_totals_; }
+  void set_trace(bool on) { trace_ = on; }
+  void attach(TraceRecorder& rec) { rec_ = &rec; }
   const AccelParams& params() const { return p_; }
   fft_unit& fft() { return *fft_; }
   emac_array& emac() { return *emac_; }
@@ -78,6 +88,7 @@ private:
   void reg_read_const(std::uint32_t off, bool& exists) const;  // whether the map has a register at off
   void reg_write(std::uint32_t off, std::uint32_t v, bool& ok);
   void update_irq();
+  void drive_irq();
   void raise(std::uint32_t bits);
   std::uint32_t caps(std::uint32_t off) const;
 
@@ -116,7 +127,9 @@ private:
   std::unique_ptr<cell_update> cell_;
   sc_core::sc_fifo<Tile> q_fft_in_, q_fft_out_, q_emac_in_, q_emac_ifft_, q_ifft_out_, q_act_in_, q_act_cell_,
       q_cell_out_;
-  sc_core::sc_signal<bool> irq_level_;
+  // Register writes (the host's process) and the job thread both change what the line should be; one method
+  // drives it, since two processes writing a signal in the same delta cycle is a SystemC error.
+  sc_core::sc_event irq_changed_;
 
   // The current job's device-side network.
   JobDesc job_;
@@ -129,6 +142,12 @@ private:
   AccelCounters cnt_, base_;
   std::vector<std::uint64_t> frame_done_;
   sc_core::sc_time job_start_;
+  std::vector<LayerTotals> layer_totals_;
+  bool trace_ = false;
+  TraceRecorder* rec_ = nullptr;
+  int mem_read(std::uint64_t a, void* d, std::size_t n);
+  int mem_write(std::uint64_t a, const void* s, std::size_t n);
+  int mem_read2d(std::uint64_t a, std::size_t rows, std::size_t row, std::uint64_t stride, void* d);
 };
 
 }  // namespace circa

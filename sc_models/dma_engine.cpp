@@ -120,6 +120,7 @@ sc_time dma_engine::align_up(const sc_time& t) const {
 }
 
 void dma_engine::end_group(const sc_time& until, bool stalled) {
+  record(group_start_, std::max(group_start_, until), group_seq_, -1, -1);
   ++dstats_.groups;
   ++stats_.tiles;
   ++group_seq_;
@@ -170,6 +171,7 @@ void dma_engine::execute(DmaJob& job) {
   bool group_stalled = false;
   bool failed = false;
 
+  group_start_ = t0;
   if (trace_) {
     tile_index.write(group_seq_);
     busy.write(true);
@@ -187,6 +189,7 @@ void dma_engine::execute(DmaJob& job) {
       const sc_time start = std::max(ready, slots_[i % n_out]);
       if (in_group == p_.group_bursts) {
         end_group(start, group_stalled);
+        group_start_ = start;
         in_group = 0;
         group_stalled = false;
         if (trace_) {

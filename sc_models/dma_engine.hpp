@@ -153,6 +153,7 @@ private:
   sc_core::sc_fifo<DmaJob*> queue_;
   sc_core::sc_event done_event_;
   bool running_ = false;
+  sc_core::sc_time group_start_;  // the current burst group's first start, for the timeline
   tlm::tlm_generic_payload gp_;
   std::vector<std::uint8_t> staging_;    // one burst between the socket and the buffer
   std::vector<sc_core::sc_time> slots_;  // done_{i-N} .. done_{i-1}, indexed i % N

@@ -34,9 +34,27 @@ void unit_base::give(sc_core::sc_fifo_out<Tile>& out, const Tile& t) {
   if (trace_) stall.write(false);
 }
 
+void unit_base::record(const sc_time& start, const sc_time& end, std::uint32_t seq, int frame, int layer) {
+  if (rec_ != nullptr)
+    rec_->slice(track_, start.value(), end.value(), seq, frame, layer);
+}
+
 void unit_base::charge(const Tile& t, std::uint64_t cycles) {
   ++stats_.tiles;
   stats_.busy_cycles += cycles;
+  if (t.layer >= 0) {
+    const auto l = static_cast<std::size_t>(t.layer);
+    if (stats_.busy_by_layer.size() <= l) {
+      stats_.busy_by_layer.resize(l + 1, 0);
+      stats_.tiles_by_layer.resize(l + 1, 0);
+    }
+    stats_.busy_by_layer[l] += cycles;
+    ++stats_.tiles_by_layer[l];
+  }
+  if (rec_ != nullptr) {
+    const sc_time now = sc_time_stamp();
+    record(now, now + clk_.cycles(cycles), t.seq, t.frame, t.layer);
+  }
   if (!trace_) {
     wait(clk_.cycles(cycles));
     return;

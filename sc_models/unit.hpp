@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <string>
 #include <systemc>
+#include <vector>
 
 #include "core/fixed.hpp"
 #include "sc_models/clock.hpp"
+#include "traces/trace_recorder.hpp"
 
 namespace circa {
 
@@ -47,6 +49,8 @@ struct UnitStats {
   std::uint64_t stall_out_cycles = 0;  // waiting for room downstream
   std::uint64_t ops = 0;               // unit-specific operations (blocks, complex MACs, values)
   SatCounters sat;
+  std::vector<std::uint64_t> busy_by_layer;  // busy cycles per tile.layer (the output layer is the last index)
+  std::vector<std::uint64_t> tiles_by_layer;
 };
 
 class unit_base : public sc_core::sc_module {
@@ -59,6 +63,8 @@ public:
   const ClockParams& clock() const { return clk_; }
   // With tracing on, busy drops for the last cycle of every tile so each tile shows as one rising edge in a VCD.
   void set_trace(bool on) { trace_ = on; }
+  // Reports every tile as a timeline slice on its own track.
+  void attach(TraceRecorder& rec) { rec_ = &rec, track_ = rec.add_track(basename()); }
 
 protected:
   unit_base(sc_core::sc_module_name name, const ClockParams& clk);
@@ -70,10 +76,15 @@ protected:
   // Charges `cycles` of work for tile t: one wait, busy high meanwhile.
   void charge(const Tile& t, std::uint64_t cycles);
 
+  // A span of work that is not a charge() (the DMA's burst groups), for the timeline.
+  void record(const sc_core::sc_time& start, const sc_core::sc_time& end, std::uint32_t seq, int frame, int layer);
+
   ClockParams clk_;
   UnitStats stats_;
   bool trace_ = false;
   bool mid_job_ = false;
+  TraceRecorder* rec_ = nullptr;
+  int track_ = -1;
 };
 
 }  // namespace circa

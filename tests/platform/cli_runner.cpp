@@ -25,7 +25,8 @@ std::string slurp(const std::string& p) {
 
 std::string fresh_dir(const std::string& name) {
   namespace fs = std::filesystem;
-  fs::path d = fs::path(::testing::TempDir()) / ("circa_cli_" + name);
+  // The process id keeps concurrent test processes (ctest -j) out of each other's folders.
+  fs::path d = fs::path(::testing::TempDir()) / ("circa_cli_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
