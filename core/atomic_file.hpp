@@ -26,8 +26,15 @@ private:
   std::string path_;
   std::string tmp_;
   int fd_ = -1;
+  int slot_ = -1;  // in the registry of live temporaries that install_interrupt_cleanup's handler unlinks
   bool committed_ = false;
 };
+
+// Installs handlers for SIGINT, SIGTERM and SIGHUP that unlink the temporary of every AtomicFile not yet committed
+// or destroyed, then let the signal end the process as it would have (a shell sees 130 after ^C), so an interrupted
+// run leaves the previous output, or none, and no "<path>.tmp-<pid>". A signal the process ignores stays ignored.
+// Call once, early in main. Only the first 32 temporaries open at the same time are covered.
+void install_interrupt_cleanup();
 
 // Whole-file helpers built on AtomicFile.
 void write_file_atomic(const std::string& path, const std::string& bytes);

@@ -67,15 +67,21 @@ std::string describe_char(const std::string& b, std::size_t pos) {
 struct Source {
   const std::string& b;
   const std::string& name;
+  const std::string* key = nullptr;  // the ark entry being read, so an error in the middle of a file names it
 
-  [[noreturn]] void fail_byte(std::uint64_t pos, const std::string& what) const { fail_at_byte(name, pos, what); }
+  std::string about(const std::string& what) const {
+    return key ? "utterance '" + printable(*key) + "': " + what : what;
+  }
+  [[noreturn]] void fail_byte(std::uint64_t pos, const std::string& what) const {
+    fail_at_byte(name, pos, about(what));
+  }
   [[noreturn]] void fail_text(std::uint64_t pos, const std::string& what) const {
     // Line numbers are only needed on the error path, so they are counted lazily here.
     std::uint64_t line = 1;
     std::size_t end = pos < b.size() ? static_cast<std::size_t>(pos) : b.size();
     for (std::size_t i = 0; i < end; ++i)
       if (b[i] == '\n') ++line;
-    fail_at_line(name, line, what);
+    fail_at_line(name, line, about(what));
   }
   std::size_t left(std::size_t pos) const { return pos < b.size() ? b.size() - pos : 0; }
 };
@@ -371,7 +377,8 @@ bool read_entry(const Source& s, std::size_t& pos, Utterance& out, std::size_t& 
     s.fail_byte(pos, "expected a space after key '" + printable(out.key) + "', found " + describe_char(b, pos));
   }
   binary = pos < b.size() && b[pos] == '\0';
-  out.mat = read_matrix(s, pos);
+  const Source entry{s.b, s.name, &out.key};
+  out.mat = read_matrix(entry, pos);
   return true;
 }
 

@@ -121,7 +121,15 @@ int host_cpu::mem_read(std::uint64_t addr, void* dst, std::size_t n) {
 int host_cpu::wait_irq(const sc_time& timeout) {
   qk_.sync();                // 1. catch up with simulated time
   if (irq.read()) return 0;  // 2. the level: an IRQ raised inside our quantum is still high
-  wait(timeout, irq.posedge_event());  // 3. only then the edge
+  // 3. only then the edge. Not wait(timeout, edge): when the edge comes first, SystemC leaves the cancelled timeout
+  // queued until its time, so a job far shorter than its timeout left one dead entry per call and a long stream of
+  // jobs grew the kernel's timed queue without bound. One event, left pending across calls, is never duplicated:
+  // a notification already due earlier wins, and the loop waits again for what is left.
+  const sc_time deadline = sc_core::sc_time_stamp() + timeout;
+  do {
+    timeout_ev_.notify(deadline - sc_core::sc_time_stamp());
+    wait(irq.posedge_event() | timeout_ev_);
+  } while (!irq.read() && sc_core::sc_time_stamp() < deadline);
   return irq.read() ? 0 : 1;
 }
 

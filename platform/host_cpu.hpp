@@ -60,6 +60,7 @@ private:
   bool dmi_for(std::uint64_t addr, bool write, tlm::tlm_dmi& dmi);
   std::function<void(host_cpu&)> program_;
   sc_core::sc_event kick_;
+  sc_core::sc_event timeout_ev_;  // wait_irq's timeout
   tlm_utils::tlm_quantumkeeper qk_;
   bool finished_ = false, stop_at_end_ = true;
   sc_core::sc_time end_padding_ = sc_core::SC_ZERO_TIME;

@@ -4,10 +4,16 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace circa::fuzz {
+
+// The DDR window the descriptor target validates against: the VP's default map (platform/vp.hpp), where the seed
+// descriptors (tests/fuzz/make_corpus.cpp) are packed.
+constexpr std::uint64_t kDescDdrBase = 0x100000000ull;
+constexpr std::uint64_t kDescDdrSize = 4ull << 30;
 
 struct Target {
   const char* name;  // as in tests/fuzz/corpus/<name>/ and fuzz_<name>

@@ -2,7 +2,8 @@
 // hand-built variants for what the writers never produce (F16 tensors, DM and compressed matrices, Fortran-order
 // .npy) and a few slightly broken ones, so that the fuzzer starts next to both the accepting and the rejecting paths.
 //
-//   build/fuzz/fuzz_make_corpus <source dir>
+//   build/fuzz/fuzz_make_corpus <source dir> [target...]
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,6 +20,9 @@
 #include "core/model.hpp"
 #include "core/npy.hpp"
 #include "core/safetensors.hpp"
+#include "sw_driver/descriptor.hpp"
+#include "sw_driver/runtime.hpp"
+#include "tests/fuzz/fuzz_targets.hpp"
 
 namespace fs = std::filesystem;
 using namespace circa;
@@ -232,22 +236,68 @@ void hw_config_corpus(const fs::path& source) {
   put("hw_config", "bad_value.ini", "[activation]\ninterpolate = maybe\nlut_entries = 1e9\n");
 }
 
+// Job descriptors as the host runtime packs them for the default numerics, at the DDR base the fuzz target checks
+// against, plus a few that the validator must refuse.
+void descriptor_corpus() {
+  const Numerics num;
+  auto packed = [&](const SynthSpec& spec) {
+    const Model m = synth_model(spec);
+    const HostRuntime rt(m, num, fuzz::kDescDdrBase + 0x1000);
+    SatCounters sat;
+    const Matrix frames(3, static_cast<std::size_t>(spec.input_dim));
+    return serialize_descriptor(rt.pack_job(frames, rt.model_end(), sat).desc);
+  };
+  SynthSpec s;
+  s.input_dim = 40;
+  s.cell_dim = 32;
+  s.proj_dim = 16;
+  s.layers = 2;
+  s.block = {8, 4};
+  const std::string lstmp = packed(s);
+  put("descriptor", "lstmp_2layer.desc", lstmp);
+  s.input_dim = 20, s.cell_dim = 8, s.proj_dim = 4, s.layers = 1, s.block = {1};
+  put("descriptor", "lstmp_dense.desc", packed(s));
+  s.input_dim = 30, s.cell_dim = 16, s.proj_dim = 0, s.block = {4};
+  put("descriptor", "lstmp_no_projection.desc", packed(s));
+  s.arch = Arch::gru, s.input_dim = 24, s.cell_dim = 16, s.layers = 2, s.block = {8, 2};
+  put("descriptor", "gru_2layer.desc", packed(s));
+
+  std::string b = lstmp;
+  b[0] = 'X';
+  put("descriptor", "bad_magic.desc", b);
+  put("descriptor", "bad_truncated.desc", lstmp.substr(0, kDescHeaderBytes + kDescLayerBytes + 40));
+  b = lstmp;
+  b[kDescHeaderBytes + 12] = 3;  // layer 0's k_x
+  put("descriptor", "bad_block_size.desc", b);
+  b = lstmp;
+  const std::uint64_t beyond = fuzz::kDescDdrBase + fuzz::kDescDdrSize;
+  std::memcpy(&b[32], &beyond, 8);  // the input frames, just past the end of DDR
+  put("descriptor", "bad_input_outside_ddr.desc", b);
+  b = lstmp;
+  b[kDescHeaderBytes + kDescLayerBytes + 100] = 1;  // a reserved byte of layer 1
+  put("descriptor", "bad_reserved_byte.desc", b);
+}
+
 }  // namespace
 
+// With target names after the source folder, only those corpora are rewritten.
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: fuzz_make_corpus <source dir>\n";
+  if (argc < 2) {
+    std::cerr << "usage: fuzz_make_corpus <source dir> [target...]\n";
     return 2;
   }
   try {
     const fs::path source = argv[1];
     g_root = source / "tests/fuzz/corpus";
-    safetensors_corpus();
-    ark_corpus();
-    scp_corpus();
-    npy_corpus();
-    alignment_corpus();
-    hw_config_corpus(source);
+    const std::vector<std::string> only(argv + 2, argv + argc);
+    auto wanted = [&](const char* t) { return only.empty() || std::find(only.begin(), only.end(), t) != only.end(); };
+    if (wanted("safetensors")) safetensors_corpus();
+    if (wanted("ark")) ark_corpus();
+    if (wanted("scp")) scp_corpus();
+    if (wanted("npy")) npy_corpus();
+    if (wanted("alignment")) alignment_corpus();
+    if (wanted("hw_config")) hw_config_corpus(source);
+    if (wanted("descriptor")) descriptor_corpus();
   } catch (const std::exception& e) {
     std::cerr << "fuzz_make_corpus: " << e.what() << "\n";
     return 1;

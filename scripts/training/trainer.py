@@ -1,0 +1,259 @@
+"""Data, truncated-BPTT training, ADMM (E-RNN) and evaluation."""
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import circulant as circ
+import kaldi
+import per as per_mod
+
+
+class Split:
+    def __init__(self, keys, feats, labels):
+        self.keys, self.feats, self.labels = keys, feats, labels
+
+    @property
+    def frames(self):
+        return sum(len(f) for f in self.feats)
+
+
+def load_split(corpus, split, phones, cmvn, max_utts=None):
+    """Features with CMVN applied and integer labels. max_utts takes utterances evenly spread over the split, so
+    that a subset still covers its speakers."""
+    scp = os.path.join(corpus, split + ".scp")
+    n = kaldi.scp_size(scp)
+    pick = None
+    if max_utts and max_utts < n:
+        pick = np.linspace(0, n - 1, max_utts).round().astype(int)
+    utts = kaldi.read_scp(scp, pick)
+    ali = kaldi.read_alignment(os.path.join(corpus, split + ".ali"), phones)
+    keys, feats, labels = [], [], []
+    mean, inv_std = cmvn[0].astype(np.float32), cmvn[1].astype(np.float32)
+    for key, mat in utts:
+        if key not in ali:
+            raise ValueError(f"{split}: utterance {key} has no alignment")
+        if len(ali[key]) != len(mat):
+            raise ValueError(f"{split}: utterance {key} has {len(mat)} frames and {len(ali[key])} labels")
+        keys.append(key)
+        feats.append((mat - mean) * inv_std)
+        labels.append(ali[key])
+    return Split(keys, feats, labels)
+
+
+def make_batches(split, batch, rng):
+    """Utterances of similar length together (little padding), in a fresh random order every epoch."""
+    n = len(split.feats)
+    order = rng.permutation(n)
+    window = batch * 16
+    batches = []
+    for s in range(0, n, window):
+        w = order[s:s + window]
+        w = w[np.argsort([len(split.feats[i]) for i in w], kind="stable")]
+        batches += [w[i:i + batch] for i in range(0, len(w), batch)]
+    rng.shuffle(batches)
+    return batches
+
+
+def pad_batch(split, idx):
+    T = max(len(split.feats[i]) for i in idx)
+    D = split.feats[idx[0]].shape[1]
+    x = np.zeros((T, len(idx), D), dtype=np.float32)
+    y = np.full((T, len(idx)), -100, dtype=np.int64)
+    for b, i in enumerate(idx):
+        n = len(split.feats[i])
+        x[:n, b] = split.feats[i]
+        y[:n, b] = split.labels[i]
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def detach_state(state):
+    return [tuple(s.detach() for s in layer) for layer in state]
+
+
+class Log:
+    def __init__(self, path=None):
+        self.f = open(path, "a") if path else None
+
+    def __call__(self, msg):
+        line = time.strftime("%H:%M:%S ") + msg
+        print(line, flush=True)
+        if self.f:
+            self.f.write(line + "\n")
+            self.f.flush()
+
+
+def run_epoch(model, split, opt, args, rng, penalty=None, max_steps=None, log=None, after_step=None):
+    """One pass (or max_steps optimizer steps) of truncated BPTT: a batch of utterances is cut into chunks of
+    args.chunk frames; each chunk is one optimizer step, and the state carries over (detached) to the next."""
+    model.train()
+    tot_loss, tot_frames, steps = 0.0, 0, 0
+    t0 = time.time()
+    batches = make_batches(split, args.batch, rng)
+    for bi, idx in enumerate(batches):
+        x, y = pad_batch(split, idx)
+        state = None
+        for s in range(0, x.shape[0], args.chunk):
+            xs, ys = x[s:s + args.chunk], y[s:s + args.chunk]
+            valid = int((ys >= 0).sum())
+            if valid == 0:
+                break
+            logits, state = model(xs, state)
+            ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1), ignore_index=-100)
+            loss = ce + penalty() if penalty is not None else ce
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            opt.step()
+            if after_step is not None:
+                after_step()
+            state = detach_state(state)
+            tot_loss += ce.item() * valid
+            tot_frames += valid
+            steps += 1
+            if max_steps is not None and steps >= max_steps:
+                return tot_loss / max(tot_frames, 1), steps
+        if log and args.log_every and (bi + 1) % args.log_every == 0:
+            log(f"  batch {bi + 1}/{len(batches)}: train CE {tot_loss / max(tot_frames, 1):.4f}, "
+                f"{tot_frames / (time.time() - t0):.0f} frames/s")
+    return tot_loss / max(tot_frames, 1), steps
+
+
+@torch.no_grad()
+def posteriors(model, split, batch=64):
+    """Log-posteriors per utterance, whole utterances (no truncation), in split order."""
+    model.eval()
+    out = [None] * len(split.feats)
+    order = np.argsort([len(f) for f in split.feats], kind="stable")
+    for s in range(0, len(order), batch):
+        idx = order[s:s + batch]
+        x, _ = pad_batch(split, idx)
+        logits, _ = model(x)
+        logp = torch.log_softmax(logits.double(), dim=-1).numpy()
+        for b, i in enumerate(idx):
+            out[i] = logp[:len(split.feats[i]), b]
+    return out
+
+
+def evaluate(model, split, sil):
+    """CE per frame, frame accuracy, PER and the per-utterance counts (for a bootstrap)."""
+    logps = posteriors(model, split)
+    ce, counts = 0.0, []
+    for lp, ref in zip(logps, split.labels):
+        ce -= lp[np.arange(len(ref)), ref].sum()
+        counts.append(per_mod.utterance_counts(lp, ref, sil))
+    c = np.asarray(counts)
+    frames = c[:, 3].sum()
+    return dict(ce=ce / frames, frame_acc=100.0 * (1 - c[:, 2].sum() / frames), per=per_mod.per_of(counts),
+                counts=counts)
+
+
+def make_opt(model, lr):
+    return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def train_plain(model, train, dev, sil, args, log, epochs, lr, tag):
+    """Epochs of Adam with newbob-style halving: once the dev CE improves by less than args.halve_below
+    (relative), the learning rate halves every epoch; a worse epoch is rolled back."""
+    rng = np.random.default_rng(args.seed)
+    opt = make_opt(model, lr)
+    best = evaluate(model, dev, sil) if dev is not None else None
+    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    if best:
+        log(f"{tag} start: dev CE {best['ce']:.4f}, frame acc {best['frame_acc']:.2f}%, PER {best['per']:.2f}%")
+    halving = False
+    for ep in range(epochs):
+        t0 = time.time()
+        tr, steps = run_epoch(model, train, opt, args, rng, log=log)
+        msg = f"{tag} epoch {ep + 1}/{epochs}: lr {lr:.2e}, train CE {tr:.4f}, {steps} steps, {time.time() - t0:.0f} s"
+        if dev is None:
+            log(msg)
+            continue
+        r = evaluate(model, dev, sil)
+        log(msg + f"; dev CE {r['ce']:.4f}, frame acc {r['frame_acc']:.2f}%, PER {r['per']:.2f}%")
+        if r["ce"] < best["ce"]:
+            if (best["ce"] - r["ce"]) / best["ce"] < args.halve_below:
+                halving = True
+            best = r
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            model.load_state_dict(best_state)
+            halving = True
+        if halving:
+            lr *= 0.5
+            for g in opt.param_groups:
+                g["lr"] = lr
+    model.load_state_dict(best_state)
+    return best
+
+
+def admm(model, train, dev, sil, args, log):
+    """E-RNN's ADMM. Every matrix with k > 1 is dense (W) during the W-steps, which minimise
+    CE + rho/2 ||W - Z + U||^2 (Adam on the CE; the penalty inside Adam's gradient with --admm-penalty coupled, or
+    as a separate gradient step after each Adam step, the default); the Z-step projects W + U onto block-circulant
+    matrices (diagonal means) and U += W - Z. rho grows by args.rho_mult per iteration."""
+    mats = [(n, m) for n, m in model.named_matrices() if m.k > 1 and not m.circulant]
+    Z = {n: circ.project(m.weight.detach(), m.k) for n, m in mats}
+    U = {n: torch.zeros_like(m.weight) for n, m in mats}
+    Zd = {n: circ.expand(Z[n], m.cols) for n, m in mats}
+    rho = args.rho
+    rng = np.random.default_rng(args.seed + 1)
+    opt = make_opt(model, args.admm_lr)
+    steps_per_iter = None
+    if args.admm_iter_epochs:
+        # Optimizer steps in one epoch, from the batches' lengths.
+        batches = make_batches(train, args.batch, np.random.default_rng(0))
+        per_epoch = sum(math.ceil(max(len(train.feats[i]) for i in b) / args.chunk) for b in batches)
+        steps_per_iter = max(1, int(round(args.admm_iter_epochs * per_epoch)))
+    for it in range(args.admm_iters):
+        t0 = time.time()
+
+        if args.admm_penalty == "coupled":
+            def penalty(rho=rho):
+                return 0.5 * rho * sum(((m.weight - Zd[n] + U[n]) ** 2).sum() for n, m in mats)
+            after_step = None
+        else:
+            penalty = None
+            # A gradient step of lr * rho on rho/2 ||W - Z + U||^2 after each Adam step on the CE, as AdamW
+            # decouples weight decay: inside Adam, the penalty's large gradient would fill Adam's second-moment
+            # estimate and shrink the CE steps with it.
+            gamma = min(1.0, args.admm_lr * rho)
+
+            @torch.no_grad()
+            def after_step(gamma=gamma):
+                for n, m in mats:
+                    m.weight.sub_(gamma * (m.weight - Zd[n] + U[n]))
+
+        tr, steps = run_epoch(model, train, opt, args, rng, penalty=penalty, max_steps=steps_per_iter,
+                              after_step=after_step)
+        with torch.no_grad():
+            gap_num = gap_den = 0.0
+            for n, m in mats:
+                Z[n] = circ.project(m.weight + U[n], m.k)
+                Zd[n] = circ.expand(Z[n], m.cols)
+                U[n] += m.weight - Zd[n]
+                gap_num += float(((m.weight - Zd[n]) ** 2).sum())
+                gap_den += float((m.weight ** 2).sum())
+        msg = (f"admm iter {it + 1}/{args.admm_iters}: rho {rho:.3g}, train CE {tr:.4f}, {steps} steps, "
+               f"||W-Z||/||W|| {math.sqrt(gap_num / gap_den):.4f}, {time.time() - t0:.0f} s")
+        if dev is not None and args.admm_eval:
+            r = evaluate_projected(model, dev, sil)
+            msg += f"; projected: dev frame acc {r['frame_acc']:.2f}%, PER {r['per']:.2f}%"
+        log(msg)
+        new_rho = min(rho * args.rho_mult, args.rho_max)
+        # U is the scaled dual (y / rho): it must scale with 1 / rho, or a growing rho multiplies the pull twice.
+        for n in U:
+            U[n] *= rho / new_rho
+        rho = new_rho
+    model.make_circulant()
+
+
+def evaluate_projected(model, dev, sil):
+    """Dev figures of the hard-projected model, leaving the model itself as it is."""
+    import copy
+    m2 = copy.deepcopy(model)
+    m2.make_circulant()
+    return evaluate(m2, dev, sil)

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Unit tests of the training code (scripts/training): circulant expansion and projection, the frequency-domain
+product, the model's two parametrizations, the safetensors export, PER, and (with circa built) the conventions
+check against circa's float golden model on random models. Run: tests/training/test_training.py [-v]"""
+import itertools
+import json
+import math
+import os
+import struct
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts", "training"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import circa_io  # noqa: E402
+import circulant as circ  # noqa: E402
+import kaldi  # noqa: E402
+import nets  # noqa: E402
+import per  # noqa: E402
+import quant  # noqa: E402
+import st  # noqa: E402
+
+torch.set_num_threads(1)
+CIRCA = os.environ.get("CIRCA_BIN", circa_io.default_circa())
+# CTest always names circa, so there a missing binary fails instead of skipping the checks against it.
+RUN_AGAINST_CIRCA = "CIRCA_BIN" in os.environ or os.access(CIRCA, os.X_OK)
+
+
+def dense_by_definition(w, cols):
+    """W[i k + r, j k + c] = w[i, j, (r - c) mod k], element by element."""
+    p, q, k = w.shape
+    W = np.zeros((p * k, q * k))
+    for i, j, r, c in itertools.product(range(p), range(q), range(k), range(k)):
+        W[i * k + r, j * k + c] = w[i, j, (r - c) % k]
+    return W[:, :cols]
+
+
+def least_squares_projection(M, k):
+    """Brute force: the first columns minimising ||expand(w) - M||_F over the p*q*k parameters, by lstsq on the
+    linear map w -> expand(w) restricted to M's real columns."""
+    rows, cols = M.shape
+    p, q = rows // k, math.ceil(cols / k)
+    n = p * q * k
+    A = np.zeros((rows * cols, n))
+    for t in range(n):
+        e = np.zeros(n)
+        e[t] = 1.0
+        A[:, t] = dense_by_definition(e.reshape(p, q, k), cols).reshape(-1)
+    w, *_ = np.linalg.lstsq(A, M.reshape(-1), rcond=None)
+    return w.reshape(p, q, k)
+
+
+class Circulant(unittest.TestCase):
+    def setUp(self):
+        self.rng = np.random.default_rng(7)
+
+    def test_expand_matches_definition(self):
+        for k, cols in [(1, 5), (2, 6), (4, 7), (8, 16), (8, 13), (16, 20)]:
+            w = self.rng.standard_normal((3, math.ceil(cols / k), k))
+            got = circ.expand(torch.from_numpy(w), cols).numpy()
+            np.testing.assert_array_equal(got, dense_by_definition(w, cols), err_msg=f"k={k} cols={cols}")
+
+    def test_projection_of_circulant_is_identity(self):
+        for k, cols in [(2, 4), (4, 8), (8, 16), (8, 13), (16, 32), (4, 153)]:
+            w = torch.from_numpy(self.rng.standard_normal((2, math.ceil(cols / k), k)))
+            z = circ.project(circ.expand(w, cols), k)
+            torch.testing.assert_close(z, w, rtol=0, atol=1e-12, msg=f"k={k} cols={cols}")
+
+    def test_projection_is_least_squares_fit(self):
+        for k in (2, 4, 8):
+            for cols in (2 * k, 2 * k - 1, k + 1):  # whole blocks, and a last block cut by the zero padding
+                M = self.rng.standard_normal((2 * k, cols))
+                z = circ.project(torch.from_numpy(M), k).numpy()
+                np.testing.assert_allclose(z, least_squares_projection(M, k), atol=1e-10,
+                                           err_msg=f"k={k} cols={cols}")
+
+    def test_projection_is_mean_of_wrapped_diagonals(self):
+        k = 4
+        M = np.arange(16.0).reshape(4, 4)
+        want = [np.mean([M[(c + d) % k, c] for c in range(k)]) for d in range(k)]
+        np.testing.assert_allclose(circ.project(torch.from_numpy(M), k).numpy()[0, 0], want)
+
+    def test_fft_product_equals_dense(self):
+        for k, cols in [(2, 10), (4, 153), (8, 153), (16, 128), (8, 8)]:
+            w = torch.from_numpy(self.rng.standard_normal((5, math.ceil(cols / k), k)))
+            x = torch.from_numpy(self.rng.standard_normal((3, cols)))
+            torch.testing.assert_close(circ.matvec_fft(w, x), x @ circ.expand(w, cols).t(), rtol=0, atol=1e-11)
+
+
+def random_model(arch, blocks, proj=16, cell=32, layers=2, input_dim=21, classes=39, seed=3):
+    torch.manual_seed(seed)
+    names = nets.matrix_names(arch, layers, proj if arch == "lstmp" else 0)
+    model = nets.AcousticModel(arch, input_dim, cell, proj, layers, classes, {n: blocks.get(n, 8) for n in names},
+                               circulant=True)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(-0.5, 0.5)  # peepholes and biases too, which training starts at zero or small
+    return model
+
+
+class Model(unittest.TestCase):
+    def test_circulant_and_dense_parametrizations_agree(self):
+        for arch in ("lstmp", "gru"):
+            m = random_model(arch, {"layers.0.w_x": 4, "layers.1.w_r": 16})
+            x = torch.randn(7, 2, 21)
+            y_circ, _ = m(x)
+            names = [n for n, _ in m.named_matrices()]
+            dense = nets.AcousticModel(arch, 21, 32, 16, 2, 39, {n: 1 for n in names}, circulant=False)
+            sd = {}
+            for key, v in m.state_dict().items():
+                if key.endswith(".w"):
+                    cols = dict(m.named_modules())[key[:-2]].cols
+                    sd[key[:-2] + ".weight"] = circ.expand(v, cols)
+                else:
+                    sd[key] = v
+            dense.load_state_dict(sd)
+            y_dense, _ = dense(x)
+            torch.testing.assert_close(y_circ, y_dense, rtol=0, atol=1e-5)
+
+    def test_chunked_state_carry_equals_whole_sequence(self):
+        m = random_model("lstmp", {})
+        x = torch.randn(10, 3, 21)
+        whole, _ = m(x)
+        a, s = m(x[:4])
+        b, _ = m(x[4:], s)
+        torch.testing.assert_close(torch.cat([a, b]), whole, rtol=0, atol=1e-6)
+
+    def test_hard_projection_keeps_a_circulant_matrix(self):
+        names = nets.matrix_names("lstmp", 1, 16)
+        m = nets.AcousticModel("lstmp", 21, 32, 16, 1, 39, {n: 8 for n in names}, circulant=False)
+        with torch.no_grad():
+            W = circ.expand(torch.randn(32 * 4 // 8, 3, 8), 21)
+            m.layers[0].w_x.weight.copy_(W)
+        m.make_circulant()
+        torch.testing.assert_close(m.layers[0].w_x.matrix(), W, rtol=0, atol=1e-6)
+
+    def test_fake_quant_rounds_half_to_even_and_saturates(self):
+        x = torch.tensor([0.5 / 256, 1.5 / 256, -0.5 / 256, 200.0, -200.0], requires_grad=True)
+        y = quant.fake_quant(x, (8, 8))
+        torch.testing.assert_close(y, torch.tensor([0.0, 2 / 256, 0.0, 128 - 1 / 256, -128.0]))
+        y.sum().backward()
+        torch.testing.assert_close(x.grad, torch.ones(5))  # straight through
+
+
+class Export(unittest.TestCase):
+    def test_layout(self):
+        m = random_model("lstmp", {"layers.0.w_x": 4, "layers.0.w_r": 2, "layers.1.w_proj": 16})
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "m.safetensors")
+            phones = [f"p{i}" for i in range(38)] + ["sil"]
+            st.export(m, path, phones, np.stack([np.zeros(21), np.ones(21)]))
+            with open(path, "rb") as f:
+                raw = f.read()
+            (n,) = struct.unpack_from("<Q", raw)
+            self.assertEqual(n % 8, 0)
+            header = json.loads(raw[8:8 + n])
+            meta = header.pop("__metadata__")
+            self.assertEqual(meta["format"], "circa-lstmp/1")
+            self.assertEqual(json.loads(meta["phone_set"]), phones)
+            self.assertEqual((meta["cell_dim"], meta["proj_dim"], meta["input_dim"]), ("32", "16", "21"))
+            shapes = {k: v["shape"] for k, v in header.items()}
+            self.assertEqual(shapes["layers.0.w_x"], [4 * 32 // 4, math.ceil(21 / 4), 4])
+            self.assertEqual(shapes["layers.0.w_r"], [4 * 32 // 2, 16 // 2, 2])
+            self.assertEqual(shapes["layers.1.w_x"], [4 * 32 // 8, 16 // 8, 8])
+            self.assertEqual(shapes["layers.1.w_proj"], [16 // 16, 32 // 16, 16])
+            self.assertEqual(shapes["layers.0.peep"], [3, 32])
+            self.assertEqual(shapes["output.w"], [39, 16])
+            spans = sorted(v["data_offsets"] for v in header.values())
+            self.assertEqual(spans[0][0], 0)
+            for (_, e), (b, _) in zip(spans, spans[1:]):
+                self.assertEqual(e, b)  # no holes
+            self.assertEqual(8 + n + spans[-1][1], len(raw))
+            m2, phones2, cmvn, _ = st.load(path)
+            self.assertEqual(phones2, phones)
+            x = torch.randn(5, 1, 21)
+            torch.testing.assert_close(m2(x)[0], m(x)[0], rtol=0, atol=0)
+
+
+class Per(unittest.TestCase):
+    def test_collapse_then_drop_sil(self):
+        self.assertEqual(per.collapse([1, 1, 0, 0, 1, 2, 2, 0, 2], 0), [1, 1, 2, 2])
+        self.assertEqual(per.collapse([0, 0], 0), [])
+
+    def test_levenshtein(self):
+        self.assertEqual(per.levenshtein([1, 2, 3], [1, 3]), 1)
+        self.assertEqual(per.levenshtein([1, 2, 3], [1, 4, 2, 3]), 1)
+        self.assertEqual(per.levenshtein([1, 2, 3], [3, 2, 1]), 2)
+        self.assertEqual(per.levenshtein([], [1, 2]), 2)
+
+    def test_utterance(self):
+        hyp = [1, 1, 2, 2, 0, 2]
+        lp = np.full((6, 3), -3.0)
+        lp[np.arange(6), hyp] = -0.1
+        self.assertEqual(per.utterance_counts(lp, np.array([1, 1, 1, 2, 0, 0]), 0), (1, 2, 2, 6))
+
+
+@unittest.skipUnless(RUN_AGAINST_CIRCA, f"circa not built ({CIRCA}); set CIRCA_BIN")
+class AgainstCirca(unittest.TestCase):
+    """Random models (peepholes and biases far from their training init) through circa's float golden model."""
+
+    def check(self, model, input_dim=21):
+        rng = np.random.default_rng(5)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "m.safetensors")
+            cmvn = np.stack([rng.standard_normal(input_dim), rng.uniform(0.5, 2, input_dim)]).astype(np.float32)
+            st.export(model, path, kaldi_phones(), cmvn)
+            utts = [(f"u{i}", rng.standard_normal((n, input_dim)).astype(np.float32)) for i, n in enumerate((9, 30))]
+            ark, scp = os.path.join(tmp, "f.ark"), os.path.join(tmp, "f.scp")
+            kaldi.write_ark_scp(ark, scp, utts)
+            diff, agree, _ = circa_io.compare_float(CIRCA, path, scp, 2)
+            self.assertLess(diff, 1e-4)
+
+    def test_lstmp_mixed_blocks(self):
+        self.check(random_model("lstmp", {"layers.0.w_x": 4, "layers.0.w_r": 2, "layers.1.w_proj": 16}))
+
+    def test_lstm_without_projection(self):
+        self.check(random_model("lstmp", {}, proj=0))
+
+    def test_gru(self):
+        self.check(random_model("gru", {"layers.1.w_x": 16}))
+
+    def test_dense(self):
+        self.check(random_model("lstmp", {n: 1 for n in nets.matrix_names("lstmp", 2, 16)}))
+
+
+def kaldi_phones():
+    return ["sil"] + [f"p{i}" for i in range(1, 39)]
+
+
+if __name__ == "__main__":
+    unittest.main()
