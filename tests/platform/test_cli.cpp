@@ -414,3 +414,16 @@ TEST(CliRunVp, NoArgumentsRunsTheBundledDefaultQuickly) {
   EXPECT_NE(r.out.find("frames/s"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("saturations:"), std::string::npos) << r.out;
 }
+
+TEST(CliMisc, RegistersAndFeatureSynthRejectBadArguments) {
+  auto r = run_circa({"registers"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("| `STATUS` |"), std::string::npos) << r.out.substr(0, 500);
+  expect_input_error(run_circa({"registers", "--html"}), "registers");
+  std::string d = fresh_dir("fsynth_bad");
+  expect_input_error(run_circa({"features", "synth", "--utts", "0", "-o", d + "/a.ark"}), "--utts");
+  expect_input_error(run_circa({"features", "synth", "--dim", "0", "-o", d + "/a.ark"}), "--dim");
+  expect_input_error(run_circa({"features", "synth", "-o", d + "/a.txt"}), ".ark");
+  expect_input_error(run_circa({"features", "synth", "--frames", "x", "-o", d + "/a.ark"}), "frames");
+  EXPECT_TRUE(fs::is_empty(d));
+}
