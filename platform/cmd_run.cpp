@@ -32,10 +32,35 @@ namespace {
 struct RunOptions {
   std::string model, features, labels, config, out, precision = "fixed", out_format;
   std::string report, vcd, trace = "units", timeline, mmio_log;
+  std::string frame_period;
+  double frame_period_ns = 0;
+  unsigned streams = 1, ring_frames = 16;
   bool functional = false;
   bool labels_given = false;
   std::vector<std::string> hw_overrides;
 };
+
+// "10ms", "2.5 us", "1s": a simulated duration in ns. A bare number has no unit and is refused.
+double parse_duration_ns(const std::string& opt, const std::string& v) {
+  std::size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (const std::exception&) {
+    throw UsageError(opt + ": '" + v + "' is not a duration (e.g. 10ms)");
+  }
+  std::string unit = v.substr(used);
+  unit.erase(0, unit.find_first_not_of(' '));
+  double scale = 0;
+  if (unit == "s") scale = 1e9;
+  else if (unit == "ms") scale = 1e6;
+  else if (unit == "us") scale = 1e3;
+  else if (unit == "ns") scale = 1;
+  else throw UsageError(opt + ": '" + v + "' needs a unit: s, ms, us or ns (e.g. 10ms)");
+  const double ns = x * scale;
+  if (!(ns >= 1.0 && ns <= 10e9)) throw UsageError(opt + ": '" + v + "' is outside 1 ns .. 10 s");
+  return ns;
+}
 
 // "--section.key=value" or "--section.key value": a hardware key, validated by load_hw_config.
 bool take_hw_override(const Args& args, std::size_t& i, std::vector<std::string>& out) {
@@ -72,7 +97,12 @@ RunOptions parse_run_options(const Args& args, bool& help) {
     ("vcd", po::value(&o.vcd), "write a VCD waveform of the units")
     ("trace", po::value(&o.trace)->default_value(o.trace), "VCD detail: units (busy, stall) | tiles (+ tile index)")
     ("timeline", po::value(&o.timeline), "write a Perfetto / Chrome trace-event timeline (JSON)")
-    ("mmio-log", po::value(&o.mmio_log), "write every register access of the host (text)");
+    ("mmio-log", po::value(&o.mmio_log), "write every register access of the host (text)")
+    ("frame-period", po::value(&o.frame_period), "live input: frames arrive every T of simulated time (e.g. 10ms) "
+                                                 "through an input ring in DDR; reports latency from arrival")
+    ("streams", po::value(&o.streams)->default_value(o.streams), "utterances interleaved through the pipeline (1..16)")
+    ("ring-frames", po::value(&o.ring_frames)->default_value(o.ring_frames),
+     "input ring size in frames per stream, with --frame-period (1..65535)");
   // clang-format on
   Args rest;
   for (std::size_t i = 0; i < args.size(); ++i)
@@ -93,6 +123,12 @@ RunOptions parse_run_options(const Args& args, bool& help) {
   if (!o.out_format.empty() && o.out_format != "ark" && o.out_format != "npy")
     throw UsageError("--out-format: '" + o.out_format + "' is not ark or npy");
   if (!o.out_format.empty() && o.out.empty()) throw UsageError("--out-format needs --out");
+  if (!o.frame_period.empty()) o.frame_period_ns = parse_duration_ns("--frame-period", o.frame_period);
+  if (o.streams < 1 || o.streams > 16) throw UsageError("--streams: " + std::to_string(o.streams) + " is outside 1..16");
+  if (o.ring_frames < 1 || o.ring_frames > 65535)
+    throw UsageError("--ring-frames: " + std::to_string(o.ring_frames) + " is outside 1..65535");
+  if (o.functional && (!o.frame_period.empty() || o.streams != 1))
+    throw UsageError("--frame-period and --streams drive the virtual platform; drop --functional");
   if (o.trace != "units" && o.trace != "tiles") throw UsageError("--trace: '" + o.trace + "' is not units or tiles");
   if (o.functional && (!o.vcd.empty() || !o.timeline.empty() || !o.mmio_log.empty()))
     throw UsageError("--vcd, --timeline and --mmio-log observe the virtual platform; drop --functional");
@@ -193,8 +229,22 @@ int run_vp(const RunOptions& o, const HwConfig& hw, const Numerics& num, const M
   obs.trace_level = o.trace;
   obs.timeline = o.timeline;
   obs.mmio_log = o.mmio_log;
+  HostOptions ho;
+  ho.streams = o.streams;
+  ho.frame_period_ns = o.frame_period_ns;
+  ho.ring_slots = o.ring_frames;
+  // A progress line on a terminal, for runs of more than one job.
+  const bool tty = ::isatty(2) && utts.size() > o.streams;
+  if (tty)
+    ho.progress = [](std::size_t done, std::size_t total) {
+      const int w = 30, fill = static_cast<int>(w * done / total);
+      std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu utterances", fill, "##############################", w - fill, "",
+                   done, total);
+      std::fflush(stderr);
+    };
   auto t0 = std::chrono::steady_clock::now();
-  VpRunResult r = run_on_vp(model, num, cfg, utts, obs);
+  VpRunResult r = run_on_vp(model, num, cfg, utts, obs, nullptr, ho);
+  if (tty) std::fprintf(stderr, "\r\033[K");
   if (r.driver_error) throw std::runtime_error("virtual platform: " + r.error);
   RunFacts f;
   f.model = o.model;
@@ -206,6 +256,9 @@ int run_vp(const RunOptions& o, const HwConfig& hw, const Numerics& num, const M
   f.utterances = utts.size();
   for (const auto& u : utts) f.frames += u.mat.rows;
   f.clock_mhz = hw.clock_mhz;
+  f.streams = o.streams;
+  f.frame_period_ns = o.frame_period_ns;
+  f.ring_frames = o.ring_frames;
   f.dense_params = model_stats(model).dense_params;
   f.vp = &r;
   f.input_saturations = r.input_saturations;

@@ -133,4 +133,9 @@ int host_cpu::wait_irq(const sc_time& timeout) {
   return irq.read() ? 0 : 1;
 }
 
+void host_cpu::wait_until(const sc_time& t) {
+  qk_.sync();
+  if (t > sc_core::sc_time_stamp()) wait(t - sc_core::sc_time_stamp());
+}
+
 }  // namespace circa

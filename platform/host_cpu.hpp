@@ -52,6 +52,8 @@ public:
   int wait_irq(const sc_core::sc_time& timeout);
   // Host-local time (simulated time plus the quantum keeper's offset).
   sc_core::sc_time now() const { return qk_.get_current_time(); }
+  // Idles until simulated time t (at once when t has passed): a host waiting for the next frame of live input.
+  void wait_until(const sc_core::sc_time& t);
   void sync() { qk_.sync(); }
   bool finished() const { return finished_; }
 

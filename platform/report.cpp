@@ -25,20 +25,29 @@ json build_report(const RunFacts& f) {
   j["run"] = {{"model", f.model},   {"features", f.features},     {"config", f.config},
               {"arch", f.arch},     {"layers", f.layers},         {"classes", f.classes},
               {"utterances", f.utterances}, {"frames", f.frames}, {"clock_mhz", f.clock_mhz},
+              {"streams", f.streams},
               {"weights_on_chip", r.weights_on_chip}, {"weight_bytes", r.weight_bytes}};
   // Frame latency on the device: the time from one frame's end to the next within a job (the first frame of a job
   // counts from START, so it includes the job's descriptor fetch and weight load).
-  std::vector<double> lat;
-  std::uint64_t cycles = 0, sat = 0;
+  // With --streams, a step carries a frame of every stream, so a step's latency is each of its frames' latency.
+  // With a frame period, the device idles between frames: `cycles` counts the cycles it worked (elapsed minus
+  // the wait for input), so throughput and utilization describe the hardware, not the speaker.
+  std::vector<double> lat, arrival;
+  std::uint64_t cycles = 0, elapsed = 0, idle = 0, sat = 0;
   for (const UtteranceStats& s : r.stats) {
     std::uint64_t prev = 0;
     for (std::uint64_t c : s.frame_done) {
       lat.push_back(static_cast<double>(c - prev));
       prev = c;
     }
-    cycles += s.cycles;
+    arrival.insert(arrival.end(), s.arrival_latency.begin(), s.arrival_latency.end());
+    cycles += s.cycles - s.counters.ring_wait;
+    elapsed += s.cycles;
+    idle += s.counters.ring_wait;
     sat += s.counters.saturations;
   }
+  // Live input: a frame's latency runs from its arrival, not from the previous frame's end.
+  if (f.frame_period_ns > 0) lat = arrival;
   const double cpf = f.frames ? static_cast<double>(cycles) / static_cast<double>(f.frames) : 0.0;
   const double us = cpf / f.clock_mhz;
   j["device"] = {{"cycles", cycles},
@@ -49,6 +58,20 @@ json build_report(const RunFacts& f) {
                                      {"max", lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end())}}},
                  {"latency_us", {{"p50", percentile(lat, 50) / f.clock_mhz}, {"p99", percentile(lat, 99) / f.clock_mhz}}},
                  {"dense_equivalent_gops", us > 0 ? 2.0 * static_cast<double>(f.dense_params) / (us * 1e3) : 0.0}};
+  if (f.frame_period_ns > 0) {
+    auto mx = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
+    j["streaming"] = {
+        {"frame_period_us", f.frame_period_ns / 1e3},
+        {"ring_frames", f.ring_frames},
+        {"elapsed_cycles", elapsed},
+        {"idle_cycles", idle},
+        {"idle_share", elapsed ? static_cast<double>(idle) / static_cast<double>(elapsed) : 0.0},
+        {"latency_from_arrival_cycles", {{"p50", percentile(arrival, 50)}, {"p99", percentile(arrival, 99)},
+                                         {"max", mx(arrival)}}},
+        {"latency_from_arrival_us", {{"p50", percentile(arrival, 50) / f.clock_mhz},
+                                     {"p99", percentile(arrival, 99) / f.clock_mhz},
+                                     {"max", mx(arrival) / f.clock_mhz}}}};
+  }
   json units = json::array();
   for (const UnitReport& u : r.units) {
     const UnitStats& s = u.stats;
@@ -117,6 +140,20 @@ std::string summary_text(const json& r) {
                 d["latency_cycles"]["p50"].get<double>(), d["latency_us"]["p50"].get<double>(),
                 d["latency_cycles"]["p99"].get<double>(), d["latency_us"]["p99"].get<double>());
   o << b;
+  if (r["run"]["streams"].get<unsigned>() > 1) {
+    std::snprintf(b, sizeof b, "  streams: %u utterances interleaved per job\n", r["run"]["streams"].get<unsigned>());
+    o << b;
+  }
+  if (r.contains("streaming")) {
+    const json& s = r["streaming"];
+    std::snprintf(b, sizeof b,
+                  "  live input: a frame every %.3f ms, ring of %u frames; latency from arrival p50 %.2f us, p99 %.2f "
+                  "us, max %.2f us; device idle %.2f%% of the time\n",
+                  s["frame_period_us"].get<double>() / 1e3, s["ring_frames"].get<unsigned>(),
+                  s["latency_from_arrival_us"]["p50"].get<double>(), s["latency_from_arrival_us"]["p99"].get<double>(),
+                  s["latency_from_arrival_us"]["max"].get<double>(), 100.0 * s["idle_share"].get<double>());
+    o << b;
+  }
   o << "  unit              tiles    util  stall in  stall out\n";
   for (const json& u : r["units"]) {
     std::snprintf(b, sizeof b, "  %-16s %6llu  %5.1f%%  %8llu  %9llu\n", u["name"].get<std::string>().c_str(),

@@ -17,6 +17,8 @@ struct RunFacts {
   int layers = 0, classes = 0;
   std::size_t utterances = 0, frames = 0;
   double clock_mhz = 200.0;
+  unsigned streams = 1, ring_frames = 0;
+  double frame_period_ns = 0;         // > 0: live input (the "streaming" section)
   std::int64_t dense_params = 0;      // MACs per frame of the dense-equivalent network
   const VpRunResult* vp = nullptr;    // the platform run
   SatCounters input_saturations;

@@ -1,5 +1,6 @@
 #include "platform/vp_run.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "sw_driver/circa_regs.h"
@@ -46,41 +47,89 @@ circa_hal make_vp_hal(host_cpu& cpu) {
 }
 
 void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& utts, VpRunResult& res,
-                const AfterLoadHook& after_load) {
+                const AfterLoadHook& after_load, const HostOptions& ho) {
   res.weight_bytes = rt.weight_bytes();
   auto fail = [&](int code) {
     res.driver_error = code;
     res.error = circa_strerror(code);
   };
   host_cpu& cpu = top.cpu();
+  accel_controller& acc = top.accel();
   circa_hal hal = make_vp_hal(cpu);
   circa_dev dev;
   if (int e = circa_open(&dev, &hal)) return fail(e);
   for (const MemRegion& r : rt.model_regions())
     if (int e = circa_mem_write(&dev, r.addr, r.bytes.data(), r.bytes.size())) return fail(e);
   if (after_load) after_load(top, kDdrBase + 0x1000);
-  for (const Utterance& u : utts) {
-    HostRuntime::Job job = rt.pack_job(u.mat, rt.model_end(), res.input_saturations);
+  const std::size_t S = std::max<std::uint32_t>(1, ho.streams);
+  const bool live = ho.frame_period_ns > 0;
+  const sc_core::sc_time period(live ? ho.frame_period_ns : 0.0, sc_core::SC_NS);
+  for (std::size_t g = 0; g < utts.size(); g += S) {
+    std::vector<const Matrix*> feats;
+    for (std::size_t i = g; i < std::min(utts.size(), g + S); ++i) feats.push_back(&utts[i].mat);
+    HostRuntime::Job job = rt.pack_streams(feats, rt.model_end(), live ? ho.ring_slots : 0, res.input_saturations);
     for (const MemRegion& r : job.regions)
       if (int e = circa_mem_write(&dev, r.addr, r.bytes.data(), r.bytes.size())) return fail(e);
-    // A generous bound in simulated time: a second per frame.
-    const std::uint64_t timeout_ns = 1000000000ull * (u.mat.rows + 1);
-    if (int e = circa_run_job(&dev, job.desc_addr, timeout_ns)) return fail(e);
-    std::string out(job.output_bytes, '\0');
-    if (int e = circa_mem_read(&dev, job.output_addr, out.data(), out.size())) return fail(e);
-    Utterance o;
-    o.key = u.key;
-    o.mat = rt.unpack_output(out, u.mat.rows);
-    res.outputs.push_back(std::move(o));
+    const std::uint32_t steps = job.desc.steps();
+    // A generous bound in simulated time: a second per frame step, plus the frame period.
+    const std::uint64_t timeout_ns =
+        (1000000000ull + static_cast<std::uint64_t>(ho.frame_period_ns)) * (steps + 1ull);
+    std::vector<sc_core::sc_time> arrival;
+    if (!live) {
+      if (int e = circa_run_job(&dev, job.desc_addr, timeout_ns)) return fail(e);
+    } else {
+      // Live input: frame t of every stream arrives at t0 + t * period. The host writes it into its ring slot
+      // (once the device has freed that slot) and publishes it through RING_HEAD.
+      if (int e = circa_ring_push(&dev, 0)) return fail(e);
+      if (int e = circa_start_job(&dev, job.desc_addr)) return fail(e);
+      const sc_core::sc_time t0 = cpu.now();
+      const sc_core::sc_time poll = sc_core::sc_time(1, sc_core::SC_US);
+      for (std::uint32_t t = 0; t < steps; ++t) {
+        arrival.push_back(t0 + period * static_cast<double>(t));
+        cpu.wait_until(arrival.back());
+        std::uint32_t tail = 0;
+        const sc_core::sc_time deadline = cpu.now() + sc_core::sc_time(static_cast<double>(timeout_ns), sc_core::SC_NS);
+        while (t >= job.desc.ring_slots) {
+          if (int e = circa_ring_tail(&dev, &tail)) return fail(e);
+          if (tail > t - job.desc.ring_slots) break;
+          if (cpu.now() > deadline) return fail(CIRCA_DRV_ERR_TIMEOUT);
+          cpu.wait_until(cpu.now() + poll);  // the ring is full: the device is behind the input
+        }
+        for (std::size_t s = 0; s < job.streams.size(); ++s) {
+          const HostRuntime::StreamIo& io = job.streams[s];
+          if (t >= io.frames) continue;
+          if (int e = circa_mem_write(&dev, job.input_slot(s, t), io.input.data() + t * io.frame_bytes,
+                                      io.frame_bytes))
+            return fail(e);
+        }
+        if (int e = circa_ring_push(&dev, t + 1)) return fail(e);
+      }
+      if (int e = circa_wait_job(&dev, timeout_ns)) return fail(e);
+    }
     UtteranceStats st;
-    st.counters = top.accel().counters();
+    st.counters = acc.counters();
     st.cycles = st.counters.cycles;
-    st.frames = u.mat.rows;
-    st.frame_done = top.accel().frame_done_cycles();
+    st.streams = static_cast<std::uint32_t>(feats.size());
+    st.frame_done = acc.frame_done_cycles();
+    for (std::size_t s = 0; s < job.streams.size(); ++s) {
+      const HostRuntime::StreamIo& io = job.streams[s];
+      std::string out(io.output_bytes, '\0');
+      if (int e = circa_mem_read(&dev, io.output_addr, out.data(), out.size())) return fail(e);
+      Utterance o;
+      o.key = utts[g + s].key;
+      o.mat = rt.unpack_output(out, io.frames);
+      res.outputs.push_back(std::move(o));
+      st.frames += io.frames;
+      if (live)
+        for (std::uint32_t t = 0; t < io.frames && t < st.frame_done.size(); ++t) {
+          const sc_core::sc_time done = acc.job_start() + acc.params().clock.cycles(st.frame_done[t]);
+          st.arrival_latency.push_back(acc.params().clock.to_cycles(done - arrival[t]));
+        }
+    }
     res.stats.push_back(std::move(st));
+    if (ho.progress) ho.progress(std::min(utts.size(), g + S), utts.size());
   }
-  res.weights_on_chip = top.accel().weights_on_chip();
-  accel_controller& acc = top.accel();
+  res.weights_on_chip = acc.weights_on_chip();
   res.units = {{"fft_unit", acc.fft().stats()},          {"emac_array", acc.emac().stats()},
                {"ifft_unit", acc.ifft().stats()},        {"activation_unit", acc.act().stats()},
                {"cell_update", acc.cell().stats()},      {"dma_engine", top.dma().stats()}};

@@ -18,10 +18,22 @@ extern "C" {
 
 namespace circa {
 
+// One job: an utterance, or one utterance per stream with --streams.
 struct UtteranceStats {
-  std::uint64_t cycles = 0, frames = 0;
+  std::uint64_t cycles = 0, frames = 0;  // frames of every stream of the job
+  std::uint32_t streams = 1;
   AccelCounters counters;
-  std::vector<std::uint64_t> frame_done;  // cycles from START to each frame's end
+  std::vector<std::uint64_t> frame_done;  // cycles from START to each frame step's end
+  // With a frame period: per frame (every stream's), cycles from its arrival to its output in DDR.
+  std::vector<double> arrival_latency;
+};
+
+// How the host feeds the device.
+struct HostOptions {
+  std::uint32_t streams = 1;      // utterances interleaved per job
+  double frame_period_ns = 0;     // > 0: frames arrive at this simulated rate through an input ring
+  std::uint32_t ring_slots = 16;  // ring frames per stream
+  std::function<void(std::size_t done, std::size_t total)> progress;  // after every job
 };
 
 // What a unit did over the whole run, for reports.
@@ -59,11 +71,12 @@ using AfterLoadHook = std::function<void(vp&, std::uint64_t model_base)>;
 // The host program of a run: open the device, load the model, run every utterance. Call inside an elaboration,
 // as `top`'s CPU program.
 void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& utts, VpRunResult& res,
-                const AfterLoadHook& after_load = nullptr);
+                const AfterLoadHook& after_load = nullptr, const HostOptions& ho = {});
 
 // Elaborates the platform and runs it; one call per process (SystemC elaborates once).
 VpRunResult run_on_vp(const Model& m, const Numerics& num, const VpConfig& cfg, const std::vector<Utterance>& utts,
-                      const Observe& obs = {}, const AfterLoadHook& after_load = nullptr);
+                      const Observe& obs = {}, const AfterLoadHook& after_load = nullptr,
+                      const HostOptions& ho = {});
 
 // One line of the MMIO log.
 std::string format_access(const host_cpu::Access& a);

@@ -10,7 +10,7 @@
 namespace circa {
 
 VpRunResult run_on_vp(const Model& m, const Numerics& num, const VpConfig& cfg, const std::vector<Utterance>& utts,
-                      const Observe& obs, const AfterLoadHook& after_load) {
+                      const Observe& obs, const AfterLoadHook& after_load, const HostOptions& ho) {
   VpRunResult res;
   HostRuntime rt(m, num, kDdrBase + 0x1000);
   TraceRecorder rec;
@@ -47,7 +47,7 @@ VpRunResult run_on_vp(const Model& m, const Numerics& num, const VpConfig& cfg, 
         mmio += format_access(a);
         ++res.mmio_accesses;
       });
-    top.cpu().set_program([&](host_cpu&) { vp_program(top, rt, utts, res, after_load); });
+    top.cpu().set_program([&](host_cpu&) { vp_program(top, rt, utts, res, after_load, ho); });
     sc_core::sc_start();
     res.sim_seconds = sc_core::sc_time_stamp().to_seconds();
     if (tf != nullptr) sc_core::sc_close_vcd_trace_file(tf);

@@ -127,6 +127,8 @@ std::uint32_t accel_controller::reg_read(std::uint32_t off, bool& ok) {
     case CIRCA_REG_LUT_SEL: return lut_sel_;
     case CIRCA_REG_LUT_DATA:
     case CIRCA_REG_LUT_COMMIT: return 0;
+    case CIRCA_REG_RING_HEAD: return ring_head_;
+    case CIRCA_REG_RING_TAIL: return ring_tail_;
     case CIRCA_REG_PERF_CYCLES_LO: latched_hi_ = static_cast<std::uint32_t>(c.cycles >> 32); return static_cast<std::uint32_t>(c.cycles);
     case CIRCA_REG_PERF_CYCLES_HI: return latched_hi_;
     case CIRCA_REG_PERF_FFT_BUSY: return static_cast<std::uint32_t>(c.fft_busy);
@@ -164,6 +166,8 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
         lut_tanh_.clear();
         start_pending_ = false;
         ctrl_ = 0;
+        ring_head_ = ring_tail_ = 0;
+        ring_ev_.notify(SC_ZERO_TIME);  // a ring job waiting for frames sees the reset
         update_irq();
         return;
       }
@@ -175,6 +179,7 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
           state_ = CIRCA_STATE_BUSY;
           error_ = 0;
           frames_done_ = 0;
+          ring_tail_ = 0;
           start_pending_ = true;
           start_ev_.notify(SC_ZERO_TIME);
         }
@@ -183,6 +188,7 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
       return;
     case CIRCA_REG_IRQ_STATUS: irq_status_ &= ~v; update_irq(); return;
     case CIRCA_REG_IRQ_MASK: irq_mask_ = v & (CIRCA_IRQ_DONE | CIRCA_IRQ_ERROR); update_irq(); return;
+    case CIRCA_REG_RING_HEAD: ring_head_ = v; ring_ev_.notify(SC_ZERO_TIME); return;
     case CIRCA_REG_DESC_LO: desc_lo_ = v; return;
     case CIRCA_REG_DESC_HI: desc_hi_ = v; return;
     case CIRCA_REG_LUT_SEL: lut_sel_ = v; lut_words_.clear(); return;
@@ -247,9 +253,10 @@ void accel_controller::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay)
   }
   const auto off = static_cast<std::uint32_t>(addr);
   delay += p_.clock.cycles(static_cast<std::uint64_t>(p_.reg_latency));
-  // STATUS reads and CTRL writes synchronise the initiator with simulated time (VCML's sync_always), so a poll
+  // STATUS and RING_TAIL reads and CTRL and RING_HEAD writes synchronise the initiator with simulated time (VCML's sync_always), so a poll
   // sees the device as it is now and START happens when the host says it does.
-  const bool sync = (gp.is_read() && off == CIRCA_REG_STATUS) || (gp.is_write() && off == CIRCA_REG_CTRL);
+  const bool sync = (gp.is_read() && (off == CIRCA_REG_STATUS || off == CIRCA_REG_RING_TAIL)) ||
+                    (gp.is_write() && (off == CIRCA_REG_CTRL || off == CIRCA_REG_RING_HEAD));
   if (sync) {
     wait(delay);
     delay = SC_ZERO_TIME;
@@ -367,28 +374,46 @@ int accel_controller::run_job() {
   if (int e = validate_descriptor(all.data(), n, caps_, d)) return e;
   job_ = d;
   if (int e = load_job(d)) return e;
-  for (std::uint32_t t = 0; t < d.frames; ++t) {
+  const std::uint32_t steps = d.steps();
+  for (std::uint32_t t = 0; t < steps; ++t) {
+    if (d.ring && ring_head_ <= t) {
+      // The input ring holds no frame for this step yet: idle until the host writes RING_HEAD past it.
+      const sc_time w0 = sc_time_stamp();
+      while (ring_head_ <= t && !reset_req_) wait(ring_ev_);
+      cnt_.ring_wait += p_.clock.to_cycles(sc_time_stamp() - w0);
+    }
     if (reset_req_) return 0;
-    if (int e = run_frame(d, t)) return e;
-    ++frames_done_;
-    ++cnt_.frames;
+    if (int e = run_step(d, t)) return e;
+    frames_done_ += static_cast<std::uint32_t>(active_.size());
+    cnt_.frames += active_.size();
+    ring_tail_ = t + 1;
     frame_done_.push_back(p_.clock.to_cycles(sc_time_stamp() - job_start_));
   }
   // State back to DDR, so a caller can continue an utterance in a later job.
   const std::size_t aw = word_bytes(num_.act), cw = word_bytes(num_.cell);
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    FixedLayer& L = *layers_[l];
-    std::string st = pack_words(L.c.data(), L.c.size(), cw) + pack_words(L.r_prev.data(), L.r_prev.size(), aw);
-    if (mem_write(d.layers[l].state, st.data(), st.size())) return CIRCA_ERR_BUS;
-    cnt_.ddr_wr += st.size();
-  }
+  for (Ctx& c : ctx_)
+    for (std::size_t l = 0; l < c.layers.size(); ++l) {
+      FixedLayer& L = *c.layers[l];
+      std::string st = pack_words(L.c.data(), L.c.size(), cw) + pack_words(L.r_prev.data(), L.r_prev.size(), aw);
+      if (mem_write(c.state[l], st.data(), st.size())) return CIRCA_ERR_BUS;
+      cnt_.ddr_wr += st.size();
+    }
   return 0;
 }
 
 int accel_controller::load_job(const JobDesc& d) {
-  layers_.clear();
+  const std::size_t S = d.streams.size() + 1;
+  ctx_.clear();
+  ctx_.resize(S);
+  for (std::size_t s = 0; s < S; ++s) {
+    Ctx& c = ctx_[s];
+    c.input = s == 0 ? d.input : d.streams[s - 1].input;
+    c.output = s == 0 ? d.output : d.streams[s - 1].output;
+    c.frames = s == 0 ? d.frames : d.streams[s - 1].frames;
+    for (std::size_t l = 0; l < d.layers.size(); ++l)
+      c.state.push_back(s == 0 ? d.layers[l].state : d.streams[s - 1].state + state_offset(d, l));
+  }
   std::uint64_t total = 0;
-  std::vector<LayerGeom> geoms;
   for (const LayerDesc& ld : d.layers) {
     LayerGeom g;
     g.arch = d.arch;
@@ -398,53 +423,74 @@ int accel_controller::load_job(const JobDesc& d) {
     g.k_x = ld.k_x;
     g.k_r = ld.k_r;
     g.k_proj = ld.k_proj;
-    geoms.push_back(g);
-    layers_.push_back(std::make_unique<FixedLayer>(g, num_));
-    FixedLayer& L = *layers_.back();
+    for (Ctx& c : ctx_) c.layers.push_back(std::make_unique<FixedLayer>(g, num_));
+    FixedLayer& L = *ctx_[0].layers.back();
     total += L.G.W.packed_bytes() + (L.R.empty() ? 0 : L.R.W.packed_bytes()) + (L.P.empty() ? 0 : L.P.W.packed_bytes());
   }
-  const int D = layers_.back()->rec;
-  out_ = std::make_unique<FixedOutput>(static_cast<int>(d.classes), D, num_);
-  total += out_->O.W.packed_bytes();
+  const int D = ctx_[0].layers.back()->rec;
+  for (Ctx& c : ctx_) c.out = std::make_unique<FixedOutput>(static_cast<int>(d.classes), D, num_);
+  total += ctx_[0].out->O.W.packed_bytes();
   on_chip_ = total <= p_.weight_buffer_bytes;
 
   // Every weight is read once at load: on chip it stays; streamed, this pass proves the accumulator bound (and
-  // sets the kernel's int32 run length) for the weights every frame will fetch again.
-  auto load = [&](FixedMatvec& mv, std::uint64_t a) -> int {
-    std::string buf(mv.W.packed_bytes(), '\0');
+  // sets the kernel's int32 run length) for the weights every frame will fetch again. The streams share the
+  // weights: one read, one copy per stream context in the model.
+  std::string buf;
+  auto load = [&](std::size_t mi, std::uint64_t a) -> int {
+    auto mv = [&](Ctx& c) -> FixedMatvec& {
+      if (mi == 0) return c.out->O;
+      FixedLayer& L = *c.layers[(mi - 1) / 3];
+      return (mi - 1) % 3 == 0 ? L.G : (mi - 1) % 3 == 1 ? L.R : L.P;
+    };
+    buf.assign(mv(ctx_[0]).W.packed_bytes(), '\0');
     if (mem_read(a, buf.data(), buf.size())) return CIRCA_ERR_BUS;
     cnt_.ddr_rd += buf.size();
-    if (!mv.W.load_packed(buf.data(), buf.size())) return CIRCA_ERR_DIMS;
-    if (!mv.W.check_bounds(num_)) return CIRCA_ERR_ACCUMULATOR;
+    for (Ctx& c : ctx_) {
+      FixedMatvec& m = mv(c);
+      if (!m.W.load_packed(buf.data(), buf.size())) return CIRCA_ERR_DIMS;
+      if (!m.W.check_bounds(num_)) return CIRCA_ERR_ACCUMULATOR;
+    }
     return 0;
   };
   const std::size_t aw = word_bytes(num_.act), cw = word_bytes(num_.cell), ww = word_bytes(num_.weight);
   auto words = [&](std::uint64_t a, std::vector<std::int32_t>& v, std::size_t wb) -> int {
-    std::string buf(v.size() * wb, '\0');
-    if (mem_read(a, buf.data(), buf.size())) return CIRCA_ERR_BUS;
-    cnt_.ddr_rd += buf.size();
-    unpack_words(reinterpret_cast<const std::uint8_t*>(buf.data()), v.size(), wb, v.data());
+    std::string b(v.size() * wb, '\0');
+    if (mem_read(a, b.data(), b.size())) return CIRCA_ERR_BUS;
+    cnt_.ddr_rd += b.size();
+    unpack_words(reinterpret_cast<const std::uint8_t*>(b.data()), v.size(), wb, v.data());
     return 0;
   };
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    FixedLayer& L = *layers_[l];
+  for (std::size_t l = 0; l < d.layers.size(); ++l) {
+    FixedLayer& L = *ctx_[0].layers[l];
     const LayerDesc& ld = d.layers[l];
-    int e = load(L.G, ld.w_x);
-    if (!e && !L.R.empty()) e = load(L.R, ld.w_r);
-    if (!e && !L.P.empty()) e = load(L.P, ld.w_proj);
+    int e = load(1 + 3 * l, ld.w_x);
+    if (!e && !L.R.empty()) e = load(2 + 3 * l, ld.w_r);
+    if (!e && !L.P.empty()) e = load(3 + 3 * l, ld.w_proj);
     if (!e && d.arch == Arch::lstmp) e = words(ld.bias, L.bias, aw);
     if (!e && d.arch == Arch::lstmp) e = words(ld.peep, L.peep, ww);
     if (!e && d.arch == Arch::gru) e = words(ld.bias, L.bias_x, aw);
     if (!e && d.arch == Arch::gru) e = words(ld.bias_r, L.bias_r, aw);
-    if (!e) e = words(ld.state, L.c, cw);
-    if (!e) e = words(ld.state + L.c.size() * cw, L.r_prev, aw);
+    for (Ctx& c : ctx_) {
+      FixedLayer& M = *c.layers[l];
+      if (!e && &M != &L) {
+        M.bias = L.bias;
+        M.peep = L.peep;
+        M.bias_x = L.bias_x;
+        M.bias_r = L.bias_r;
+      }
+      if (!e) e = words(c.state[l], M.c, cw);
+      if (!e) e = words(c.state[l] + M.c.size() * cw, M.r_prev, aw);
+      if (!e && !lut_sig_.empty()) M.sig->load_table(lut_sig_);
+      if (!e && !lut_tanh_.empty()) M.tanh_act->load_table(lut_tanh_);
+    }
     if (e) return e;
-    if (!lut_sig_.empty()) L.sig->load_table(lut_sig_);
-    if (!lut_tanh_.empty()) L.tanh_act->load_table(lut_tanh_);
   }
-  if (int e = load(out_->O, d.out_w)) return e;
-  if (int e = words(d.out_b, out_->bias, aw)) return e;
-  xq_.assign(d.input_dim, 0);
+  if (int e = load(0, d.out_w)) return e;
+  if (int e = words(d.out_b, ctx_[0].out->bias, aw)) return e;
+  for (Ctx& c : ctx_) {
+    c.out->bias = ctx_[0].out->bias;
+    c.xq.assign(d.input_dim, 0);
+  }
   return 0;
 }
 
@@ -500,10 +546,10 @@ int accel_controller::fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0,
   return mv.W.load_packed_chunks(buf.data(), buf.size(), c0, c1) ? 0 : CIRCA_ERR_DIMS;
 }
 
-int accel_controller::run_matvec(FixedMatvec& mv, FixedLayer* lay, FixedOutput* out, TilePost post, int frame,
-                                 int layer, std::uint64_t weights) {
+int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer,
+                                  std::uint64_t weights) {
   std::vector<Tile> tiles;
-  auto tile = [&](int b, int e, bool last) {
+  auto tile = [&](const MvJob& m, int b, int e, bool last) {
     Tile t;
     t.seq = seq_++;
     t.frame = frame;
@@ -512,58 +558,70 @@ int accel_controller::run_matvec(FixedMatvec& mv, FixedLayer* lay, FixedOutput* 
     t.end = e;
     t.last = last;
     t.post = post;
-    t.mv = &mv;
-    t.lay = lay;
-    t.out = out;
+    t.mv = m.mv;
+    t.lay = m.lay;
+    t.out = m.out;
     return t;
   };
-  for (int j = 0; j < mv.in_blocks(); j += p_.fft_tile_blocks) {
-    const int e = std::min(mv.in_blocks(), j + p_.fft_tile_blocks);
-    tiles.push_back(tile(j, e, e == mv.in_blocks()));
-  }
+  // The streams' tiles go in one after another, so one stream's EW-MAC tiles follow another's FFT tiles through
+  // the pipeline instead of waiting for it to drain.
+  for (const MvJob& m : jobs)
+    for (int j = 0; j < m.mv->in_blocks(); j += p_.fft_tile_blocks) {
+      const int e = std::min(m.mv->in_blocks(), j + p_.fft_tile_blocks);
+      tiles.push_back(tile(m, j, e, e == m.mv->in_blocks()));
+    }
   stream_tiles(tiles, q_fft_in_, q_fft_out_, nullptr);
   tiles.clear();
-  for (int c = 0; c < mv.chunks(); c += p_.emac_tile_chunks) {
-    const int e = std::min(mv.chunks(), c + p_.emac_tile_chunks);
-    tiles.push_back(tile(c, e, e == mv.chunks()));
-  }
+  for (const MvJob& m : jobs)
+    for (int c = 0; c < m.mv->chunks(); c += p_.emac_tile_chunks) {
+      const int e = std::min(m.mv->chunks(), c + p_.emac_tile_chunks);
+      tiles.push_back(tile(m, c, e, e == m.mv->chunks()));
+    }
   int err = 0;
   std::function<void(std::size_t)> fetch;
   if (!on_chip_)
     fetch = [&](std::size_t i) {
-      if (!err) err = fetch_weights(mv, weights, tiles[i].begin, tiles[i].end);
+      if (!err) err = fetch_weights(*tiles[i].mv, weights, tiles[i].begin, tiles[i].end);
     };
   stream_tiles(tiles, q_emac_in_, q_ifft_out_, fetch);
   return err;
 }
 
-int accel_controller::run_cells(FixedLayer& L, int frame, int layer) {
+void accel_controller::run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer) {
   std::vector<Tile> tiles;
-  for (int u = 0; u < L.cell; u += p_.cell_tile) {
-    Tile t;
-    t.seq = seq_++;
-    t.frame = frame;
-    t.layer = layer;
-    t.begin = u;
-    t.end = std::min(L.cell, u + p_.cell_tile);
-    t.last = t.end == L.cell;
-    t.lay = &L;
-    tiles.push_back(t);
-  }
+  for (FixedLayer* L : ls)
+    for (int u = 0; u < L->cell; u += p_.cell_tile) {
+      Tile t;
+      t.seq = seq_++;
+      t.frame = frame;
+      t.layer = layer;
+      t.begin = u;
+      t.end = std::min(L->cell, u + p_.cell_tile);
+      t.last = t.end == L->cell;
+      t.lay = L;
+      tiles.push_back(t);
+    }
   stream_tiles(tiles, q_act_in_, q_cell_out_, nullptr);
-  return 0;
 }
 
-int accel_controller::run_frame(const JobDesc& d, std::uint32_t t) {
+int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
   const std::size_t aw = word_bytes(num_.act);
-  io_.assign(d.input_dim * aw, '\0');
-  if (mem_read(d.input + static_cast<std::uint64_t>(t) * d.input_dim * aw, io_.data(), io_.size()))
-    return CIRCA_ERR_BUS;
-  cnt_.ddr_rd += io_.size();
-  unpack_words(reinterpret_cast<const std::uint8_t*>(io_.data()), d.input_dim, aw, xq_.data());
-  const std::int32_t* in = xq_.data();
+  const std::uint64_t fin = static_cast<std::uint64_t>(d.input_dim) * aw;
+  const std::uint64_t fout = static_cast<std::uint64_t>(d.classes) * aw;
+  const std::uint32_t slot = d.ring ? t % d.ring_slots : t;
+  active_.clear();
+  for (Ctx& c : ctx_) {
+    if (t >= c.frames) continue;  // this stream's utterance has ended
+    io_.assign(fin, '\0');
+    if (mem_read(c.input + slot * fin, io_.data(), io_.size())) return CIRCA_ERR_BUS;
+    cnt_.ddr_rd += io_.size();
+    unpack_words(reinterpret_cast<const std::uint8_t*>(io_.data()), d.input_dim, aw, c.xq.data());
+    c.in = c.xq.data();
+    active_.push_back(&c);
+  }
   const int f = static_cast<int>(t);
-  if (layer_totals_.size() < layers_.size() + 1) layer_totals_.resize(layers_.size() + 1);
+  const std::size_t nl = d.layers.size();
+  if (layer_totals_.size() < nl + 1) layer_totals_.resize(nl + 1);
   sc_time mark = sc_time_stamp();
   std::uint64_t rd_mark = cnt_.ddr_rd;
   auto close_layer = [&](std::size_t l) {
@@ -572,33 +630,52 @@ int accel_controller::run_frame(const JobDesc& d, std::uint32_t t) {
     mark = sc_time_stamp();
     rd_mark = cnt_.ddr_rd;
   };
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    FixedLayer& L = *layers_[l];
+  std::vector<MvJob> mvs;
+  std::vector<FixedLayer*> ls;
+  auto gather = [&](std::size_t l, FixedMatvec FixedLayer::*which) {
+    mvs.clear();
+    for (Ctx* c : active_) {
+      FixedLayer& L = *c->layers[l];
+      mvs.push_back({&(L.*which), &L, nullptr});
+    }
+    return mvs;
+  };
+  for (std::size_t l = 0; l < nl; ++l) {
     const LayerDesc& ld = d.layers[l];
     const int li = static_cast<int>(l);
-    L.begin_frame(in);
-    if (int e = run_matvec(L.G, &L, nullptr, TilePost::none, f, li, ld.w_x)) return e;
-    if (!L.R.empty())
-      if (int e = run_matvec(L.R, &L, nullptr, TilePost::none, f, li, ld.w_r)) return e;
-    if (reset_req_) return 0;
-    run_cells(L, f, li);
-    if (!L.P.empty()) {
-      L.begin_projection();
-      if (int e = run_matvec(L.P, &L, nullptr, TilePost::proj_writeback, f, li, ld.w_proj)) return e;
+    FixedLayer& L0 = *active_[0]->layers[l];
+    ls.clear();
+    for (Ctx* c : active_) {
+      c->layers[l]->begin_frame(c->in);
+      ls.push_back(c->layers[l].get());
     }
-    L.end_frame();
-    in = L.output().data();
+    if (int e = run_matvecs(gather(l, &FixedLayer::G), TilePost::none, f, li, ld.w_x)) return e;
+    if (!L0.R.empty())
+      if (int e = run_matvecs(gather(l, &FixedLayer::R), TilePost::none, f, li, ld.w_r)) return e;
+    if (reset_req_) return 0;
+    run_cells(ls, f, li);
+    if (!L0.P.empty()) {
+      for (FixedLayer* L : ls) L->begin_projection();
+      if (int e = run_matvecs(gather(l, &FixedLayer::P), TilePost::proj_writeback, f, li, ld.w_proj)) return e;
+    }
+    for (Ctx* c : active_) {
+      c->layers[l]->end_frame();
+      c->in = c->layers[l]->output().data();
+    }
     close_layer(l);
   }
-  FixedOutput& o = *out_;
-  o.O.set_inputs({in, layers_.back()->rec});
-  if (int e = run_matvec(o.O, nullptr, &o, TilePost::logits_writeback, f, static_cast<int>(layers_.size()), d.out_w))
-    return e;
-  io_ = pack_words(o.logits.data(), o.logits.size(), aw);
-  if (mem_write(d.output + static_cast<std::uint64_t>(t) * d.classes * aw, io_.data(), io_.size()))
-    return CIRCA_ERR_BUS;
-  cnt_.ddr_wr += io_.size();
-  close_layer(layers_.size());
+  mvs.clear();
+  for (Ctx* c : active_) {
+    c->out->O.set_inputs({c->in, c->layers.back()->rec});
+    mvs.push_back({&c->out->O, nullptr, c->out.get()});
+  }
+  if (int e = run_matvecs(mvs, TilePost::logits_writeback, f, static_cast<int>(nl), d.out_w)) return e;
+  for (Ctx* c : active_) {
+    io_ = pack_words(c->out->logits.data(), c->out->logits.size(), aw);
+    if (mem_write(c->output + t * fout, io_.data(), io_.size())) return CIRCA_ERR_BUS;
+    cnt_.ddr_wr += io_.size();
+  }
+  close_layer(nl);
   frame.write(frame.read() + 1);
   if (rec_ != nullptr) rec_->frame_end(sc_time_stamp().value());
   return 0;

@@ -46,6 +46,7 @@ struct AccelCounters {
   std::uint64_t fft_busy = 0, emac_busy = 0, ifft_busy = 0, act_busy = 0, cell_busy = 0, dma_busy = 0;
   std::uint64_t ddr_rd = 0, ddr_wr = 0;
   std::uint64_t weight_stream_bytes = 0;
+  std::uint64_t ring_wait = 0;  // cycles a ring job waited for the host's frames
 };
 
 class accel_controller : public sc_core::sc_module {
@@ -78,8 +79,9 @@ public:
   cell_update& cell() { return *cell_; }
   int last_error() const { return error_; }
   bool weights_on_chip() const { return on_chip_; }
-  // Per-job frame completion times (cycles from START), for latency reports.
+  // Per-job frame-step completion times (cycles from START), for latency reports.
   const std::vector<std::uint64_t>& frame_done_cycles() const { return frame_done_; }
+  sc_core::sc_time job_start() const { return job_start_; }
 
 private:
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -95,10 +97,16 @@ private:
   void job_thread();
   int run_job();
   int load_job(const JobDesc& d);
-  int run_frame(const JobDesc& d, std::uint32_t t);
-  int run_matvec(FixedMatvec& mv, FixedLayer* lay, FixedOutput* out, TilePost post, int frame, int layer,
-                 std::uint64_t weights);
-  int run_cells(FixedLayer& L, int frame, int layer);
+  // One frame step: frame t of every stream that has one, through every stage.
+  int run_step(const JobDesc& d, std::uint32_t t);
+  struct MvJob {
+    FixedMatvec* mv;
+    FixedLayer* lay;
+    FixedOutput* out;
+  };
+  // The matvecs of one stage for every active stream, as one tile sequence per unit.
+  int run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::uint64_t weights);
+  void run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer);
   int fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0, int c1);
   // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait.
   void stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in, sc_core::sc_fifo<Tile>& done,
@@ -131,12 +139,24 @@ private:
   // drives it, since two processes writing a signal in the same delta cycle is a SystemC error.
   sc_core::sc_event irq_changed_;
 
-  // The current job's device-side network.
+  // The current job's device-side network: one context (state, working buffers, a copy of the weights in the
+  // model's layout) per stream.
   JobDesc job_;
-  std::vector<std::unique_ptr<FixedLayer>> layers_;
-  std::unique_ptr<FixedOutput> out_;
-  std::vector<std::int32_t> xq_;
+  struct Ctx {
+    std::vector<std::unique_ptr<FixedLayer>> layers;
+    std::unique_ptr<FixedOutput> out;
+    std::vector<std::int32_t> xq;
+    const std::int32_t* in = nullptr;
+    std::uint64_t input = 0, output = 0;
+    std::vector<std::uint64_t> state;  // per layer
+    std::uint32_t frames = 0;
+  };
+  std::vector<Ctx> ctx_;
+  std::vector<Ctx*> active_;  // the streams of the current step
   std::string io_;
+  // Input ring (RING_HEAD / RING_TAIL).
+  std::uint32_t ring_head_ = 0, ring_tail_ = 0;
+  sc_core::sc_event ring_ev_;
   bool on_chip_ = true;
   std::uint32_t seq_ = 0;
   AccelCounters cnt_, base_;

@@ -115,6 +115,21 @@ int circa_start_job(struct circa_dev* dev, uint64_t desc_addr) {
   return 0;
 }
 
+int circa_ring_push(struct circa_dev* dev, uint32_t head) {
+  int e = usable(dev);
+  if (e) return e;
+  wr(dev, CIRCA_REG_RING_HEAD, head);
+  return 0;
+}
+
+int circa_ring_tail(struct circa_dev* dev, uint32_t* tail) {
+  int e = usable(dev);
+  if (e) return e;
+  if (tail == NULL) return CIRCA_DRV_ERR_ARG;
+  *tail = rd(dev, CIRCA_REG_RING_TAIL);
+  return 0;
+}
+
 /* The job's outcome from what the device reported: ERROR wins over DONE, and STATE and IRQ_STATUS must agree. */
 static int outcome(uint32_t status, uint32_t irq) {
   const uint32_t state = CIRCA_STATUS_STATE(status);

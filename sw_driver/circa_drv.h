@@ -121,6 +121,13 @@ int circa_start_job(struct circa_dev* dev, uint64_t desc_addr);
  * when no interrupt came (the job may still be running: circa_reset aborts it), or another driver error. */
 int circa_wait_job(struct circa_dev* dev, uint64_t timeout_ns);
 
+/* Input ring (a descriptor with the RING flag): the host writes frame t of each stream into ring slot
+ * t mod RING_SLOTS, then publishes it with circa_ring_push(dev, t + 1); the job runs step t once HEAD > t.
+ * Before START, set HEAD to the frames already in the ring (0 for none). circa_ring_tail reads the steps the
+ * device has completed: slot t mod RING_SLOTS may be rewritten once tail > t. */
+int circa_ring_push(struct circa_dev* dev, uint32_t head);
+int circa_ring_tail(struct circa_dev* dev, uint32_t* tail);
+
 /* circa_start_job, then circa_wait_job. */
 int circa_run_job(struct circa_dev* dev, uint64_t desc_addr, uint64_t timeout_ns);
 

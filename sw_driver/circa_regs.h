@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define CIRCA_ID_VALUE 0x43495243u /* "CIRC" */
-#define CIRCA_VERSION_VALUE 0x00010000u /* 1.0: major in [31:16], minor in [15:0] */
+#define CIRCA_VERSION_VALUE 0x00010001u /* 1.1: major in [31:16], minor in [15:0]; 1.1 adds the input ring */
 
 /* X(name, offset, access, reset, description). access: RO, RW, W1C (write 1 to clear), WO (write only, reads 0). */
 #define CIRCA_REGISTERS(X)                                                                                          \
@@ -34,6 +34,8 @@
   X(LUT_SEL, 0x060, RW, 0, "LUT load: function [0] (0 sigmoid, 1 tanh), start index [31:8]")                       \
   X(LUT_DATA, 0x064, WO, 0, "LUT load: next table word (signed raw value), index auto-increments")                 \
   X(LUT_COMMIT, 0x068, WO, 0, "LUT load: write 1 to install the words written since LUT_SEL")                      \
+  X(RING_HEAD, 0x070, RW, 0, "Input ring: frame steps the host has written (a ring job runs step t once HEAD > t)")  \
+  X(RING_TAIL, 0x074, RO, 0, "Input ring: frame steps the device has completed (their slots are free again)")       \
   X(PERF_CYCLES_LO, 0x100, RO, 0, "Cycles of the last job [31:0]")                                                 \
   X(PERF_CYCLES_HI, 0x104, RO, 0, "Cycles of the last job [63:32]")                                                \
   X(PERF_FFT_BUSY, 0x108, RO, 0, "FFT unit busy cycles")                                                          \

@@ -43,6 +43,18 @@ int check_extent(std::uint64_t addr, std::uint64_t bytes, const DeviceCaps& c) {
 
 }  // namespace
 
+std::uint64_t layer_state_bytes(const JobDesc& d, std::size_t l) {
+  const LayerDesc& L = d.layers[l];
+  const std::uint64_t rec = d.arch == Arch::gru ? L.cell : (L.proj ? L.proj : L.cell);
+  return L.cell * static_cast<std::uint64_t>(word_bytes(d.cell)) + rec * word_bytes(d.act);
+}
+
+std::uint64_t state_offset(const JobDesc& d, std::size_t l) {
+  std::uint64_t o = 0;
+  for (std::size_t i = 0; i < l; ++i) o += (layer_state_bytes(d, i) + kDescAlign - 1) / kDescAlign * kDescAlign;
+  return o;
+}
+
 std::string serialize_descriptor(const JobDesc& d) {
   std::string s(d.bytes(), '\0');
   put<std::uint32_t>(s, 0, kDescMagic);
@@ -57,6 +69,8 @@ std::string serialize_descriptor(const JobDesc& d) {
   put<std::uint32_t>(s, 16, d.frames);
   put<std::uint32_t>(s, 20, d.input_dim);
   put<std::uint32_t>(s, 24, d.classes);
+  const std::uint32_t S = d.streams.empty() ? 0 : static_cast<std::uint32_t>(d.streams.size() + 1);
+  put<std::uint32_t>(s, 28, (d.ring ? kDescFlagRing : 0u) | ((S & 0xFFu) << 8) | (d.ring_slots << 16));
   put<std::uint64_t>(s, 32, d.input);
   put<std::uint64_t>(s, 40, d.output);
   put<std::uint64_t>(s, 48, d.out_w);
@@ -77,6 +91,14 @@ std::string serialize_descriptor(const JobDesc& d) {
     put<std::uint64_t>(s, b + 48, L.bias_r);
     put<std::uint64_t>(s, b + 56, L.peep);
     put<std::uint64_t>(s, b + 64, L.state);
+  }
+  for (std::size_t i = 0; i < d.streams.size(); ++i) {
+    const StreamDesc& st = d.streams[i];
+    const std::size_t b = kDescHeaderBytes + d.layers.size() * kDescLayerBytes + i * kDescStreamBytes;
+    put<std::uint64_t>(s, b + 0, st.input);
+    put<std::uint64_t>(s, b + 8, st.output);
+    put<std::uint64_t>(s, b + 16, st.state);
+    put<std::uint32_t>(s, b + 24, st.frames);
   }
   return s;
 }
@@ -101,7 +123,13 @@ int parse_descriptor_header(const std::uint8_t* b, std::size_t n, const DeviceCa
   d.frames = get<std::uint32_t>(b, 16);
   d.input_dim = get<std::uint32_t>(b, 20);
   d.classes = get<std::uint32_t>(b, 24);
-  if (get<std::uint32_t>(b, 28) != 0) return CIRCA_ERR_DESC_FORMAT;
+  const std::uint32_t flags = get<std::uint32_t>(b, 28);
+  if (flags & 0xFEu) return CIRCA_ERR_DESC_FORMAT;
+  d.ring = (flags & kDescFlagRing) != 0;
+  d.ring_slots = flags >> 16;
+  if (d.ring != (d.ring_slots != 0)) return CIRCA_ERR_DESC_FORMAT;
+  const std::uint32_t S = std::max<std::uint32_t>(1, (flags >> 8) & 0xFFu);
+  if (S > caps.max_streams) return CIRCA_ERR_CAPACITY;
   if (d.frames == 0 || d.input_dim == 0 || d.classes == 0) return CIRCA_ERR_DIMS;
   if (d.frames > caps.max_frames || d.input_dim > caps.max_dim || d.classes > caps.max_dim) return CIRCA_ERR_CAPACITY;
   d.input = get<std::uint64_t>(b, 32);
@@ -109,6 +137,7 @@ int parse_descriptor_header(const std::uint8_t* b, std::size_t n, const DeviceCa
   d.out_w = get<std::uint64_t>(b, 48);
   d.out_b = get<std::uint64_t>(b, 56);
   d.layers.assign(layers, LayerDesc{});
+  d.streams.assign(S - 1, StreamDesc{});
   return 0;
 }
 
@@ -170,8 +199,26 @@ int validate_descriptor(const std::uint8_t* b, std::size_t n, const DeviceCaps& 
     in = rec;
     out_dim = rec;
   }
-  int e = check_extent(d.input, static_cast<std::uint64_t>(d.frames) * d.input_dim * aw, caps);
+  const std::uint64_t in_frames_max = d.ring ? d.ring_slots : d.frames;
+  int e = check_extent(d.input, std::min<std::uint64_t>(in_frames_max, d.frames) * d.input_dim * aw, caps);
   if (!e) e = check_extent(d.output, static_cast<std::uint64_t>(d.frames) * d.classes * aw, caps);
+  const std::uint64_t state_all = state_offset(d, d.layers.size() - 1) + layer_state_bytes(d, d.layers.size() - 1);
+  for (std::size_t i = 0; i < d.streams.size() && !e; ++i) {
+    const std::size_t o = kDescHeaderBytes + d.layers.size() * kDescLayerBytes + i * kDescStreamBytes;
+    StreamDesc& st = d.streams[i];
+    st.input = get<std::uint64_t>(b, o);
+    st.output = get<std::uint64_t>(b, o + 8);
+    st.state = get<std::uint64_t>(b, o + 16);
+    st.frames = get<std::uint32_t>(b, o + 24);
+    for (std::size_t r = 28; r < kDescStreamBytes; ++r)
+      if (b[o + r] != 0) return CIRCA_ERR_DESC_FORMAT;
+    if (st.frames == 0) return CIRCA_ERR_DIMS;
+    if (st.frames > caps.max_frames) return CIRCA_ERR_CAPACITY;
+    const std::uint64_t in_frames = d.ring ? std::min<std::uint64_t>(d.ring_slots, st.frames) : st.frames;
+    e = check_extent(st.input, in_frames * d.input_dim * aw, caps);
+    if (!e) e = check_extent(st.output, static_cast<std::uint64_t>(st.frames) * d.classes * aw, caps);
+    if (!e) e = check_extent(st.state, state_all, caps);
+  }
   if (!e) e = check_extent(d.out_w, packed_weight_bytes(static_cast<int>(d.classes), static_cast<int>(out_dim), 1,
                                                         d.weight),
                            caps);

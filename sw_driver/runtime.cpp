@@ -96,33 +96,65 @@ HostRuntime::HostRuntime(const Model& m, const Numerics& num, std::uint64_t base
 }
 
 HostRuntime::Job HostRuntime::pack_job(const Matrix& feats, std::uint64_t base, SatCounters& sat) const {
+  return pack_streams({&feats}, base, 0, sat);
+}
+
+HostRuntime::Job HostRuntime::pack_streams(const std::vector<const Matrix*>& feats, std::uint64_t base,
+                                           std::uint32_t ring_slots, SatCounters& sat) const {
   Job j;
   j.desc = base_desc_;
-  j.desc.frames = static_cast<std::uint32_t>(feats.rows);
-  const std::size_t aw = word_bytes(num_.act), cw = word_bytes(num_.cell);
+  j.desc.frames = static_cast<std::uint32_t>(feats.at(0)->rows);
+  j.desc.ring = ring_slots > 0;
+  j.desc.ring_slots = ring_slots;
+  j.desc.streams.assign(feats.size() - 1, StreamDesc{});
+  const std::size_t aw = word_bytes(num_.act);
   std::uint64_t at = base;
   j.desc_addr = alloc(at, j.desc.bytes());
-  // Inputs: CMVN + quantization per frame, exactly FixedGolden's.
-  std::vector<std::int32_t> q(feats.rows * static_cast<std::size_t>(model_.input_dim));
-  for (std::size_t t = 0; t < feats.rows; ++t)
-    quantize_frame(model_, num_, feats.row(t), q.data() + t * static_cast<std::size_t>(model_.input_dim), sat);
-  MemRegion in;
-  in.bytes = pack_words(q.data(), q.size(), aw);
-  in.addr = j.desc.input = alloc(at, in.bytes.size());
-  for (LayerDesc& ld : j.desc.layers) {
-    const std::size_t rec = ld.proj ? ld.proj : ld.cell;
+  const std::size_t D = static_cast<std::size_t>(model_.input_dim);
+  const std::uint64_t state_all =
+      state_offset(j.desc, j.desc.layers.size() - 1) + layer_state_bytes(j.desc, j.desc.layers.size() - 1);
+  std::vector<MemRegion> inputs;
+  for (std::size_t s = 0; s < feats.size(); ++s) {
+    const Matrix& f = *feats[s];
+    StreamIo io;
+    io.frames = static_cast<std::uint32_t>(f.rows);
+    io.frame_bytes = D * aw;
+    // Inputs: CMVN + quantization per frame, exactly FixedGolden's.
+    std::vector<std::int32_t> q(f.rows * D);
+    for (std::size_t t = 0; t < f.rows; ++t) quantize_frame(model_, num_, f.row(t), q.data() + t * D, sat);
+    io.input = pack_words(q.data(), q.size(), aw);
+    const std::size_t in_frames = ring_slots ? std::min<std::size_t>(ring_slots, f.rows) : f.rows;
+    MemRegion in;
+    in.addr = io.input_addr = alloc(at, in_frames * io.frame_bytes);
+    if (!ring_slots) in.bytes = io.input;
+    // A new utterance starts from zero state: one area per stream, each layer 64-byte aligned in it.
     MemRegion st;
-    st.bytes.assign(ld.cell * cw + rec * aw, '\0');  // a new utterance starts from zero state
-    st.addr = ld.state = alloc(at, st.bytes.size());
+    st.addr = alloc(at, state_all);
+    st.bytes.assign(state_all, '\0');
+    io.output_bytes = f.rows * static_cast<std::size_t>(model_.num_classes) * aw;
+    io.output_addr = alloc(at, io.output_bytes);
+    if (s == 0) {
+      j.desc.input = io.input_addr;
+      j.desc.output = io.output_addr;
+      for (std::size_t l = 0; l < j.desc.layers.size(); ++l) j.desc.layers[l].state = st.addr + state_offset(j.desc, l);
+    } else {
+      StreamDesc& sd = j.desc.streams[s - 1];
+      sd.input = io.input_addr;
+      sd.output = io.output_addr;
+      sd.state = st.addr;
+      sd.frames = io.frames;
+    }
     j.regions.push_back(std::move(st));
+    if (!ring_slots) inputs.push_back(std::move(in));
+    j.streams.push_back(std::move(io));
   }
-  j.output_bytes = feats.rows * static_cast<std::size_t>(model_.num_classes) * aw;
-  j.output_addr = j.desc.output = alloc(at, j.output_bytes);
+  j.output_addr = j.streams[0].output_addr;
+  j.output_bytes = j.streams[0].output_bytes;
   MemRegion dr;
   dr.addr = j.desc_addr;
   dr.bytes = serialize_descriptor(j.desc);
   j.regions.push_back(std::move(dr));
-  j.regions.push_back(std::move(in));
+  for (MemRegion& r : inputs) j.regions.push_back(std::move(r));
   j.end = at;
   return j;
 }

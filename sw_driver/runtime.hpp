@@ -37,16 +37,37 @@ public:
   std::uint64_t weight_bytes() const { return weight_bytes_; }
   const SatCounters& quantization_saturations() const { return sat_; }
 
+  // One stream (utterance) of a job.
+  struct StreamIo {
+    std::uint32_t frames = 0;
+    std::uint64_t input_addr = 0;    // its frames, or its input ring
+    std::size_t frame_bytes = 0;     // one quantized input frame
+    std::string input;               // every quantized frame, for a host that feeds a ring
+    std::uint64_t output_addr = 0;
+    std::size_t output_bytes = 0;
+  };
   struct Job {
     JobDesc desc;
     std::uint64_t desc_addr = 0;
-    std::vector<MemRegion> regions;  // descriptor, input frames, zeroed state, (output is written by the device)
-    std::uint64_t output_addr = 0;
+    std::vector<MemRegion> regions;  // descriptor, zeroed state, input frames unless ring-fed (outputs: the device's)
+    std::vector<StreamIo> streams;
+    std::uint64_t output_addr = 0;   // stream 0's
     std::size_t output_bytes = 0;
     std::uint64_t end = 0;
+    // Where frame t of stream s goes (a ring slot when ring_slots > 0).
+    std::uint64_t input_slot(std::size_t s, std::uint32_t t) const {
+      const StreamIo& io = streams[s];
+      const std::uint32_t slot = desc.ring ? t % desc.ring_slots : t;
+      return io.input_addr + static_cast<std::uint64_t>(slot) * io.frame_bytes;
+    }
   };
   // One utterance: frames quantized (CMVN first when the model has it) into a job region starting at `base`.
   Job pack_job(const Matrix& feats, std::uint64_t base, SatCounters& sat) const;
+  // Several utterances run interleaved in one job (one stream each). With ring_slots > 0 the inputs are rings of
+  // that many frames that the host fills as frames arrive (Job::streams[s].input, RING_HEAD); regions then do
+  // not hold the frames.
+  Job pack_streams(const std::vector<const Matrix*>& feats, std::uint64_t base, std::uint32_t ring_slots,
+                   SatCounters& sat) const;
   // The device's logits (act words) -> log-posteriors, exactly as FixedGolden::step computes them.
   Matrix unpack_output(const std::string& bytes, std::size_t frames) const;
 

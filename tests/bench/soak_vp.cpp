@@ -3,8 +3,11 @@
 // DMA, DDR), and samples the process's resident memory (VmRSS) after every utterance. Whatever a job allocates must
 // be given back, so RSS must stay flat once the first jobs have touched every buffer and DDR page they use.
 //
-//   soak_vp [--frames N] [--frames-per-utt F] [--model M] [--config INI] [--max-growth-mib B] [--samples S]
+//   soak_vp [--frames N] [--frames-per-utt F] [--frame-period-us P] [--model M] [--config INI] [--max-growth-mib B]
+//           [--samples S]
 //
+// Frames arrive as live input, one every P us of simulated time (10,000: 10 ms, speech's frame rate; 0: batch),
+// through the input ring the driver feeds.
 // Prints S evenly spaced samples, then the growth from the warm-up mark (20 % of the frames) to the end. With
 // --max-growth-mib the exit code is 1 when the growth exceeds B. Every 25th utterance's outputs are checked
 // bit-exact against the golden model, so the soak measures a platform that computes. Exit code 2: bad arguments.
@@ -42,13 +45,14 @@ struct Options {
   long per_utt = 20;
   int samples = 20;
   double max_growth_mib = -1;  // < 0: report only
+  double period_us = 10000;
   std::string model, config;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "soak_vp: %s\nusage: soak_vp [--frames N] [--frames-per-utt F] [--model M] [--config INI] "
-               "[--max-growth-mib B] [--samples S]\n",
+               "[--frame-period-us P] [--max-growth-mib B] [--samples S]\n",
                why.c_str());
   std::exit(2);
 }
@@ -66,6 +70,8 @@ Options parse(int argc, char** argv) {
       o.per_utt = std::strtol(v, &end, 10);
     } else if (a == "--samples") {
       o.samples = static_cast<int>(std::strtol(v, &end, 10));
+    } else if (a == "--frame-period-us") {
+      o.period_us = std::strtod(v, &end);
     } else if (a == "--max-growth-mib") {
       o.max_growth_mib = std::strtod(v, &end);
     } else if (a == "--model") {
@@ -81,6 +87,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.frames < 1 || o.per_utt < 1 || o.per_utt > o.frames) usage("need 1 <= --frames-per-utt <= --frames");
   if (o.samples < 2) usage("--samples must be at least 2");
+  if (!(o.period_us >= 0 && o.period_us <= 1e7)) usage("--frame-period-us must be in 0 .. 10000000");
   if (o.model.empty()) o.model = default_model_path();
   if (o.config.empty()) o.config = default_config_path();
   return o;
@@ -153,7 +160,9 @@ int soak(const Options& o) {
       utt.mat = Matrix(static_cast<std::size_t>(n), static_cast<std::size_t>(model.input_dim));
       for (float& v : utt.mat.data) v = static_cast<float>(rng.normal());
       VpRunResult res;
-      vp_program(top, rt, one, res);
+      HostOptions ho;
+      ho.frame_period_ns = o.period_us * 1e3;
+      vp_program(top, rt, one, res, nullptr, ho);
       if (res.driver_error != 0) {
         ++failures;
         if (failure.empty()) failure = utt.key + ": " + res.error;
@@ -172,8 +181,10 @@ int soak(const Options& o) {
   sc_core::sc_start();
 
   const Sample& last = samples.back();
-  std::printf("soak: %ld frames as %ld utterances of up to %ld frames through the virtual platform (%s, %s)\n",
-              last.frames, last.utt, o.per_utt, o.model.c_str(), o.config.c_str());
+  std::printf("soak: %ld frames as %ld utterances of up to %ld frames through the virtual platform (%s, %s), %s\n",
+              last.frames, last.utt, o.per_utt, o.model.c_str(), o.config.c_str(),
+              o.period_us > 0 ? ("live input, a frame every " + std::to_string(o.period_us / 1e3) + " ms").c_str()
+                              : "batch input");
   std::printf("  %8s %8s %10s %10s %8s\n", "utt", "frames", "RSS MiB", "heap MiB", "wall s");
   const std::size_t n = samples.size();
   for (int s = 0; s < o.samples; ++s) {

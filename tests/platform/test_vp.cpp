@@ -225,6 +225,59 @@ TEST(Vp, SoftResetMidJobLeavesTheDeviceUsable) {
   });
 }
 
+TEST(Vp, RingJobWaitsForRingHeadAndSoftResetEndsTheWait) {
+  Bench& B = bench();
+  auto utts = utterances(1, 6);
+  B.run(*B.a, [&](host_cpu& cpu) {
+    Dev d(cpu);
+    SatCounters sat;
+    for (const MemRegion& r : B.rt->model_regions()) circa_mem_write(&d.dev, r.addr, r.bytes.data(), r.bytes.size());
+    HostRuntime::Job job = B.rt->pack_streams({&utts[0].mat}, B.rt->model_end(), 2, sat);
+    for (const MemRegion& r : job.regions) circa_mem_write(&d.dev, r.addr, r.bytes.data(), r.bytes.size());
+    const HostRuntime::StreamIo& io = job.streams[0];
+    auto feed = [&](std::uint32_t t) {
+      ASSERT_EQ(circa_mem_write(&d.dev, job.input_slot(0, t), io.input.data() + t * io.frame_bytes, io.frame_bytes),
+                0);
+    };
+    ASSERT_EQ(circa_ring_push(&d.dev, 0), 0);
+    ASSERT_EQ(circa_start_job(&d.dev, job.desc_addr), 0);
+    feed(0);
+    feed(1);
+    ASSERT_EQ(circa_ring_push(&d.dev, 2), 0);
+    wait(sc_time(100, sc_core::SC_US));  // far longer than two frames: the device is waiting for frame 2
+    std::uint32_t tail = 0, status = 0;
+    ASSERT_EQ(circa_ring_tail(&d.dev, &tail), 0);
+    EXPECT_EQ(tail, 2u);
+    cpu.reg_read(kRegBase + CIRCA_REG_STATUS, status);
+    EXPECT_EQ(CIRCA_STATUS_STATE(status), static_cast<std::uint32_t>(CIRCA_STATE_BUSY));
+    EXPECT_EQ(CIRCA_STATUS_FRAMES(status), 2u);
+    // A soft reset ends the wait; RING_HEAD and RING_TAIL return to 0.
+    EXPECT_EQ(circa_reset(&d.dev), 0);
+    ASSERT_EQ(circa_ring_tail(&d.dev, &tail), 0);
+    EXPECT_EQ(tail, 0u);
+    std::uint32_t head = 1;
+    cpu.reg_read(kRegBase + CIRCA_REG_RING_HEAD, head);
+    EXPECT_EQ(head, 0u);
+    // Fed in full, the ring job completes, and its outputs are the golden model's.
+    for (const MemRegion& r : job.regions) circa_mem_write(&d.dev, r.addr, r.bytes.data(), r.bytes.size());
+    ASSERT_EQ(circa_start_job(&d.dev, job.desc_addr), 0);
+    for (std::uint32_t t = 0; t < 6; ++t) {
+      while (t >= 2) {  // slot t mod 2 is free once the device has finished frame t - 2
+        ASSERT_EQ(circa_ring_tail(&d.dev, &tail), 0);
+        if (tail > t - 2) break;
+        wait(sc_time(1, sc_core::SC_US));
+      }
+      feed(t);
+      ASSERT_EQ(circa_ring_push(&d.dev, t + 1), 0);
+    }
+    ASSERT_EQ(circa_wait_job(&d.dev, 1000000000), 0);
+    std::string out(io.output_bytes, '\0');
+    ASSERT_EQ(circa_mem_read(&d.dev, io.output_addr, out.data(), out.size()), 0);
+    FixedGolden g(B.model, B.num);
+    EXPECT_EQ(B.rt->unpack_output(out, 6).data, g.run(utts[0].mat).data);
+  });
+}
+
 TEST(Vp, BadBusTrafficGetsTlmErrorResponses) {
   Bench& B = bench();
   B.run(*B.a, [&](host_cpu& cpu) {

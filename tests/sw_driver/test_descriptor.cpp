@@ -364,8 +364,13 @@ void check_runtime_job(const Model& m, const Numerics& num) {
     } else {
       EXPECT_EQ(size_at[L.peep], 3 * L.cell * ww);
     }
-    EXPECT_EQ(size_at[L.state], L.cell * cw + rec * aw);
+    // The layers' states share one area, each layer at its 64-byte aligned offset.
+    const std::size_t l = static_cast<std::size_t>(&L - d.layers.data());
+    EXPECT_EQ(layer_state_bytes(d, l), L.cell * cw + rec * aw);
+    EXPECT_EQ(L.state, d.layers[0].state + state_offset(d, l));
   }
+  EXPECT_EQ(size_at[d.layers[0].state],
+            state_offset(d, d.layers.size() - 1) + layer_state_bytes(d, d.layers.size() - 1));
   EXPECT_EQ(size_at[d.input], d.frames * d.input_dim * aw);
   EXPECT_EQ(size_at[d.output], d.frames * d.classes * aw);
   const std::uint32_t last = gru || !d.layers.back().proj ? d.layers.back().cell : d.layers.back().proj;
@@ -403,6 +408,153 @@ TEST(Descriptor, RuntimeJobsValidateWithExactBufferSizes) {
     SCOPED_TRACE("lstmp, 18-bit formats");
     check_runtime_job(synth_model(lstmp), wide);
   }
+}
+
+// --- input ring and streams (register map 1.1) ---------------------------------------------------------------
+
+JobDesc two_stream_ring_job(const Numerics& num) {
+  JobDesc d = lstmp_job(num);
+  d.ring = true;
+  d.ring_slots = 4;
+  Slots s;
+  s.next = kDdrBase + 32 * kSlot;  // past lstmp_job's slots
+  StreamDesc a;
+  a.input = s();
+  a.output = s();
+  a.state = s();
+  a.frames = 7;
+  d.streams = {a};
+  return d;
+}
+
+TEST(Descriptor, RingAndStreamsRoundTripInTheDocumentedLayout) {
+  const Numerics num;
+  const JobDesc d = two_stream_ring_job(num);
+  const std::string bytes = serialize_descriptor(d);
+  ASSERT_EQ(bytes.size(), kDescHeaderBytes + 2 * kDescLayerBytes + kDescStreamBytes);
+  auto u32 = [&](std::size_t at) {
+    std::uint32_t v;
+    std::memcpy(&v, bytes.data() + at, 4);
+    return v;
+  };
+  auto u64 = [&](std::size_t at) {
+    std::uint64_t v;
+    std::memcpy(&v, bytes.data() + at, 8);
+    return v;
+  };
+  // flags: RING [0], STREAMS = 2 in [15:8], RING_SLOTS = 4 in [31:16].
+  EXPECT_EQ(u32(28), 0x1u | (2u << 8) | (4u << 16));
+  const std::size_t r = kDescHeaderBytes + 2 * kDescLayerBytes;
+  EXPECT_EQ(u64(r + 0), d.streams[0].input);
+  EXPECT_EQ(u64(r + 8), d.streams[0].output);
+  EXPECT_EQ(u64(r + 16), d.streams[0].state);
+  EXPECT_EQ(u32(r + 24), 7u);
+  JobDesc back;
+  ASSERT_EQ(validate(bytes, caps_for(num), back), 0);
+  expect_same(d, back);
+  EXPECT_TRUE(back.ring);
+  EXPECT_EQ(back.ring_slots, 4u);
+  ASSERT_EQ(back.streams.size(), 1u);
+  EXPECT_EQ(back.streams[0].state, d.streams[0].state);
+  EXPECT_EQ(back.steps(), 11u);  // max(11, 7)
+  EXPECT_EQ(serialize_descriptor(back), bytes);
+  // Every truncation of the longer descriptor is refused too.
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+    JobDesc out;
+    EXPECT_EQ(validate_descriptor(cut.data(), cut.size(), caps_for(num), out), CIRCA_ERR_DESC_FORMAT) << n;
+  }
+}
+
+TEST(Descriptor, LayerStateOffsetsAre64ByteAligned) {
+  const Numerics num;  // 16-bit words: 2 bytes
+  const JobDesc d = lstmp_job(num);
+  // Layer 0: 64 cells + 32 projected outputs = 96 words = 192 bytes, already a multiple of 64.
+  EXPECT_EQ(layer_state_bytes(d, 0), 192u);
+  EXPECT_EQ(state_offset(d, 0), 0u);
+  EXPECT_EQ(state_offset(d, 1), 192u);
+  JobDesc g = gru_job(num);
+  g.layers.push_back(g.layers[0]);
+  g.layers[1].in_dim = 48;
+  // GRU layer: 48 cells + 48 outputs = 96 words = 192 bytes; with 40 cells, 160 bytes round up to 192.
+  g.layers[0].cell = 40;
+  EXPECT_EQ(layer_state_bytes(g, 0), 160u);
+  EXPECT_EQ(state_offset(g, 1), 192u);
+}
+
+TEST(Descriptor, RingAndStreamFaultsGetTheirCodes) {
+  const Numerics num;
+  const DeviceCaps caps = caps_for(num);
+  ASSERT_EQ(validate(two_stream_ring_job(num), caps), 0);
+  JobDesc out;
+  std::string bytes = serialize_descriptor(two_stream_ring_job(num));
+  bytes[28] |= 0x02;  // a flag bit that means nothing
+  EXPECT_EQ(validate(bytes, caps, out), CIRCA_ERR_DESC_FORMAT);
+  JobDesc d = two_stream_ring_job(num);
+  d.ring_slots = 0;  // RING without slots
+  EXPECT_EQ(validate(d, caps), CIRCA_ERR_DESC_FORMAT);
+  d = two_stream_ring_job(num);
+  d.ring = false;  // slots without RING
+  EXPECT_EQ(validate(d, caps), CIRCA_ERR_DESC_FORMAT);
+  d = two_stream_ring_job(num);
+  DeviceCaps one = caps;
+  one.max_streams = 1;
+  EXPECT_EQ(validate(d, one), CIRCA_ERR_CAPACITY);
+  d = two_stream_ring_job(num);
+  d.streams[0].frames = 0;
+  EXPECT_EQ(validate(d, caps), CIRCA_ERR_DIMS);
+  d = two_stream_ring_job(num);
+  d.streams[0].state += 32;
+  EXPECT_EQ(validate(d, caps), CIRCA_ERR_ADDR_ALIGN);
+  d = two_stream_ring_job(num);
+  d.streams[0].output = kDdrBase + kDdrSize - 64;  // 7 frames x 39 classes do not fit
+  EXPECT_EQ(validate(d, caps), CIRCA_ERR_ADDR_RANGE);
+  d = two_stream_ring_job(num);
+  // The ring needs 4 frames of 40 words only: its extent ends 320 bytes before the end of DDR.
+  d.streams[0].input = kDdrBase + kDdrSize - 320;
+  EXPECT_EQ(validate(d, caps), 0);
+  d.ring = false;
+  d.ring_slots = 0;  // without the ring, 7 frames must fit
+  EXPECT_EQ(validate(d, caps), CIRCA_ERR_ADDR_RANGE);
+  bytes = serialize_descriptor(two_stream_ring_job(num));
+  bytes[kDescHeaderBytes + 2 * kDescLayerBytes + 40] = 1;  // reserved byte of the stream record
+  EXPECT_EQ(validate(bytes, caps, out), CIRCA_ERR_DESC_FORMAT);
+}
+
+TEST(Descriptor, RuntimeStreamJobsValidateAndPlaceFramesInRingSlots) {
+  const Numerics num;
+  SynthSpec lstmp;
+  lstmp.input_dim = 40;
+  lstmp.cell_dim = 64;
+  lstmp.proj_dim = 32;
+  lstmp.layers = 2;
+  lstmp.block = {8, 4};
+  const Model m = synth_model(lstmp);
+  HostRuntime rt(m, num, kDdrBase);
+  Matrix a(9, 40), b(5, 40);
+  SatCounters sat;
+  HostRuntime::Job j = rt.pack_streams({&a, &b}, rt.model_end(), 4, sat);
+  ASSERT_EQ(j.streams.size(), 2u);
+  EXPECT_EQ(j.desc.steps(), 9u);
+  EXPECT_EQ(j.streams[1].frames, 5u);
+  const std::uint64_t fb = 40 * 2;
+  EXPECT_EQ(j.streams[0].frame_bytes, fb);
+  EXPECT_EQ(j.streams[0].input.size(), 9 * fb);
+  // Frame 6 of stream 1 would be slot 6 mod 4 = 2.
+  EXPECT_EQ(j.input_slot(1, 6), j.streams[1].input_addr + 2 * fb);
+  DeviceCaps caps = caps_for(num);
+  caps.ddr_size = j.end - kDdrBase;  // exactly what the runtime laid out
+  const std::string bytes = serialize_descriptor(j.desc);
+  JobDesc out;
+  EXPECT_EQ(validate(bytes, caps, out), 0);
+  ASSERT_EQ(out.streams.size(), 1u);
+  EXPECT_EQ(out.streams[0].frames, 5u);
+  // Without a ring, the frames themselves are among the regions; with one, they are not.
+  HostRuntime::Job batch = rt.pack_streams({&a, &b}, rt.model_end(), 0, sat);
+  std::size_t in_bytes = 0, ring_bytes = 0;
+  for (const MemRegion& r : batch.regions) in_bytes += r.bytes.size();
+  for (const MemRegion& r : j.regions) ring_bytes += r.bytes.size();
+  EXPECT_EQ(in_bytes - ring_bytes, (9 + 5) * fb);
 }
 
 }  // namespace

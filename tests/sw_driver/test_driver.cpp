@@ -43,7 +43,7 @@ public:
   // State.
   std::uint64_t now = 0;
   std::uint32_t ctrl = 0, state = CIRCA_STATE_IDLE, err = 0, irq_status = 0, irq_mask = 0;
-  std::uint32_t desc_lo = 0, desc_hi = 0, lut_sel = 0;
+  std::uint32_t desc_lo = 0, desc_hi = 0, lut_sel = 0, ring_head = 0, ring_tail = 0;
   bool busy = false, resetting = false;
   std::uint64_t job_end = 0, reset_end = 0;
   int starts = 0, lut_commits = 0, wait_calls = 0;
@@ -133,6 +133,10 @@ public:
         return desc_hi;
       case CIRCA_REG_LUT_SEL:
         return lut_sel;
+      case CIRCA_REG_RING_HEAD:
+        return ring_head;
+      case CIRCA_REG_RING_TAIL:
+        return ring_tail;
       case CIRCA_REG_PERF_CYCLES_LO:
         return latch(cycles);
       case CIRCA_REG_PERF_DDR_RD_LO:
@@ -205,6 +209,9 @@ public:
       case CIRCA_REG_LUT_SEL:
         lut_sel = v;
         lut_words.clear();
+        break;
+      case CIRCA_REG_RING_HEAD:
+        ring_head = v;
         break;
       case CIRCA_REG_LUT_DATA:
         lut_words.push_back(static_cast<std::int32_t>(v));
@@ -312,7 +319,7 @@ TEST(DriverOpen, AcceptsTheSupportedDeviceAndDecodesCaps) {
   circa_device_caps c{};
   ASSERT_EQ(circa_caps(&drv, &c), 0);
   EXPECT_EQ(c.version_major, 1);
-  EXPECT_EQ(c.version_minor, 0);
+  EXPECT_EQ(c.version_minor, 1);  // 1.1: the input ring
   EXPECT_EQ(c.k_mask, 0x7Fu);
   EXPECT_EQ(c.weight.m, 4);
   EXPECT_EQ(c.weight.n, 12);
@@ -439,6 +446,9 @@ TEST(DriverOpen, EveryCallRefusesAClosedDevice) {
   EXPECT_EQ(circa_read_counters(&drv, &k), CIRCA_DRV_ERR_NOT_OPEN);
   EXPECT_EQ(circa_mem_write(&drv, 0, b, 4), CIRCA_DRV_ERR_NOT_OPEN);
   EXPECT_EQ(circa_mem_read(&drv, 0, b, 4), CIRCA_DRV_ERR_NOT_OPEN);
+  std::uint32_t tail = 0;
+  EXPECT_EQ(circa_ring_push(&drv, 1), CIRCA_DRV_ERR_NOT_OPEN);
+  EXPECT_EQ(circa_ring_tail(&drv, &tail), CIRCA_DRV_ERR_NOT_OPEN);
   EXPECT_EQ(circa_reset(nullptr), CIRCA_DRV_ERR_ARG);
   EXPECT_EQ(circa_wait_job(nullptr, kTimeout), CIRCA_DRV_ERR_ARG);
 }
@@ -708,6 +718,20 @@ TEST(DriverLut, LoadsSelectThenWordsThenCommit) {
 
   ASSERT_EQ(circa_load_lut(&o.drv, CIRCA_LUT_SIGMOID, words.data(), 2), 0);
   EXPECT_EQ(o.dev.lut_sel, 0u);
+}
+
+TEST(DriverRing, PushWritesHeadAndTailReadsTail) {
+  Opened o;
+  ASSERT_EQ(circa_ring_push(&o.drv, 5), 0);
+  const std::vector<Access> w = o.dev.writes();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].off, static_cast<std::uint32_t>(CIRCA_REG_RING_HEAD));
+  EXPECT_EQ(w[0].value, 5u);
+  o.dev.ring_tail = 3;
+  std::uint32_t tail = 0;
+  ASSERT_EQ(circa_ring_tail(&o.drv, &tail), 0);
+  EXPECT_EQ(tail, 3u);
+  EXPECT_EQ(circa_ring_tail(&o.drv, nullptr), CIRCA_DRV_ERR_ARG);
 }
 
 TEST(DriverLut, RejectsBadArgumentsWithoutTouchingTheDevice) {
