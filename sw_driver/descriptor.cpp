@@ -69,8 +69,8 @@ std::string serialize_descriptor(const JobDesc& d) {
   put<std::uint32_t>(s, 16, d.frames);
   put<std::uint32_t>(s, 20, d.input_dim);
   put<std::uint32_t>(s, 24, d.classes);
-  const std::uint32_t S = d.streams.empty() ? 0 : static_cast<std::uint32_t>(d.streams.size() + 1);
-  put<std::uint32_t>(s, 28, (d.ring ? kDescFlagRing : 0u) | ((S & 0xFFu) << 8) | (d.ring_slots << 16));
+  const std::uint32_t extra = static_cast<std::uint32_t>(d.streams.size());
+  put<std::uint32_t>(s, 28, (d.ring ? kDescFlagRing : 0u) | ((extra & 0xFFu) << 8) | (d.ring_slots << 16));
   put<std::uint64_t>(s, 32, d.input);
   put<std::uint64_t>(s, 40, d.output);
   put<std::uint64_t>(s, 48, d.out_w);
@@ -128,7 +128,7 @@ int parse_descriptor_header(const std::uint8_t* b, std::size_t n, const DeviceCa
   d.ring = (flags & kDescFlagRing) != 0;
   d.ring_slots = flags >> 16;
   if (d.ring != (d.ring_slots != 0)) return CIRCA_ERR_DESC_FORMAT;
-  const std::uint32_t S = std::max<std::uint32_t>(1, (flags >> 8) & 0xFFu);
+  const std::uint32_t S = ((flags >> 8) & 0xFFu) + 1;
   if (S > caps.max_streams) return CIRCA_ERR_CAPACITY;
   if (d.frames == 0 || d.input_dim == 0 || d.classes == 0) return CIRCA_ERR_DIMS;
   if (d.frames > caps.max_frames || d.input_dim > caps.max_dim || d.classes > caps.max_dim) return CIRCA_ERR_CAPACITY;

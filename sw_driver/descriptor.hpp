@@ -9,7 +9,7 @@
 //    16 u32 frames   20 u32 input_dim   24 u32 classes   28 u32 flags
 //    32 u64 input    40 u64 output    48 u64 out_w    56 u64 out_b
 //   flags: [0] RING (the input is a ring of RING_SLOTS frames that the host feeds, see RING_HEAD), [7:1] 0,
-//          [15:8] STREAMS (independent utterances run interleaved; 0 and 1 both mean one), [31:16] RING_SLOTS
+//          [15:8] EXTRA_STREAMS (independent utterances run interleaved beyond the first: S - 1), [31:16] RING_SLOTS
 //          (>= 1 with RING, else 0). The header's frames/input/output and the layers' state are stream 0's.
 //   then one 128-byte record per layer:
 //     0 u32 in_dim   4 u32 cell   8 u32 proj (0 = none)   12 u8 k_x   13 u8 k_r   14 u8 k_proj   15 u8 0
@@ -17,7 +17,7 @@
 //    32 u64 w_proj   40 u64 bias (LSTMP 4C, GRU bias_x 3C)   48 u64 bias_r (GRU 3C)   56 u64 peep (LSTMP 3C)
 //    64 u64 state (c: C cell words, then r: rec act words; read at start, written back at the end)
 //    72..127 reserved, 0
-//   then, with STREAMS = S > 1, one 64-byte record for each of streams 1 .. S-1:
+//   then, with EXTRA_STREAMS = S - 1 > 0, one 64-byte record for each of streams 1 .. S-1:
 //     0 u64 input   8 u64 output   16 u64 state (layer l's state at state + state_offset(l))   24 u32 frames
 //    28..63 reserved, 0
 //   A job runs max(frames) frame steps; step t takes frame t of every stream that has one, through every stage

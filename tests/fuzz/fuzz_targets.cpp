@@ -1,5 +1,6 @@
 #include "tests/fuzz/fuzz_targets.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 
@@ -147,6 +148,7 @@ void check_accepted(const JobDesc& d, const DeviceCaps& caps) {
     return static_cast<unsigned __int128>(k / 2 + 1) * ((p + 7) / 8) * q * 16 * ww;
   };
   std::uint64_t in = d.input_dim;
+  unsigned __int128 state_area = 0;  // one stream's layer states, each starting 64-byte aligned
   for (const LayerDesc& L : d.layers) {
     if (L.in_dim != in || L.cell == 0 || L.cell > caps.max_dim || L.proj > caps.max_dim) fail("layer dims");
     if (!supported(L.k_x) || !supported(L.k_r)) fail("block size");
@@ -170,9 +172,22 @@ void check_accepted(const JobDesc& d, const DeviceCaps& caps) {
     if (gru && !inside_ddr(L.bias_r, rows * aw)) fail("bias_r outside DDR");
     if (!gru && !inside_ddr(L.peep, 3 * static_cast<unsigned __int128>(L.cell) * ww)) fail("peep outside DDR");
     if (!inside_ddr(L.state, L.cell * cw + rec * aw)) fail("state outside DDR");
+    state_area = (state_area + 63) / 64 * 64 + L.cell * cw + rec * aw;
     in = rec;
   }
-  if (!inside_ddr(d.input, static_cast<unsigned __int128>(d.frames) * d.input_dim * aw)) fail("input outside DDR");
+  if (d.ring != (d.ring_slots > 0)) fail("ring flag and slot count disagree");
+  if (d.streams.size() + 1 > caps.max_streams) fail("too many streams");
+  auto in_frames = [&](std::uint32_t frames) {
+    return static_cast<unsigned __int128>(d.ring ? std::min(d.ring_slots, frames) : frames);
+  };
+  for (const StreamDesc& st : d.streams) {
+    if (st.frames == 0 || st.frames > caps.max_frames) fail("stream frames");
+    if (!inside_ddr(st.input, in_frames(st.frames) * d.input_dim * aw)) fail("stream input outside DDR");
+    if (!inside_ddr(st.output, static_cast<unsigned __int128>(st.frames) * d.classes * aw))
+      fail("stream output outside DDR");
+    if (!inside_ddr(st.state, state_area)) fail("stream state outside DDR");
+  }
+  if (!inside_ddr(d.input, in_frames(d.frames) * d.input_dim * aw)) fail("input outside DDR");
   if (!inside_ddr(d.output, static_cast<unsigned __int128>(d.frames) * d.classes * aw)) fail("output outside DDR");
   if (!inside_ddr(d.out_w, weights(d.classes, in, 1))) fail("out_w outside DDR");
   if (!inside_ddr(d.out_b, d.classes * aw)) fail("out_b outside DDR");

@@ -259,6 +259,17 @@ void descriptor_corpus() {
   put("descriptor", "lstmp_dense.desc", packed(s));
   s.input_dim = 30, s.cell_dim = 16, s.proj_dim = 0, s.block = {4};
   put("descriptor", "lstmp_no_projection.desc", packed(s));
+  {
+    // Three streams of different lengths through an input ring of 2 frames (register map 1.1).
+    SynthSpec r = s;
+    r.input_dim = 40, r.cell_dim = 32, r.proj_dim = 16, r.layers = 2, r.block = {8, 4};
+    const Model m = synth_model(r);
+    const HostRuntime rt(m, num, fuzz::kDescDdrBase + 0x1000);
+    SatCounters sat;
+    const Matrix a(3, 40), b2(5, 40), c(2, 40);
+    put("descriptor", "lstmp_ring_3streams.desc",
+        serialize_descriptor(rt.pack_streams({&a, &b2, &c}, rt.model_end(), 2, sat).desc));
+  }
   s.arch = Arch::gru, s.input_dim = 24, s.cell_dim = 16, s.layers = 2, s.block = {8, 2};
   put("descriptor", "gru_2layer.desc", packed(s));
 

@@ -442,8 +442,8 @@ TEST(Descriptor, RingAndStreamsRoundTripInTheDocumentedLayout) {
     std::memcpy(&v, bytes.data() + at, 8);
     return v;
   };
-  // flags: RING [0], STREAMS = 2 in [15:8], RING_SLOTS = 4 in [31:16].
-  EXPECT_EQ(u32(28), 0x1u | (2u << 8) | (4u << 16));
+  // flags: RING [0], EXTRA_STREAMS = 1 in [15:8], RING_SLOTS = 4 in [31:16].
+  EXPECT_EQ(u32(28), 0x1u | (1u << 8) | (4u << 16));
   const std::size_t r = kDescHeaderBytes + 2 * kDescLayerBytes;
   EXPECT_EQ(u64(r + 0), d.streams[0].input);
   EXPECT_EQ(u64(r + 8), d.streams[0].output);
