@@ -162,6 +162,7 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
         irq_status_ = 0;
         irq_mask_ = 0;
         lut_words_.clear();
+        lut_overflow_ = false;
         lut_sig_.clear();  // back to the built-in tables
         lut_tanh_.clear();
         start_pending_ = false;
@@ -191,8 +192,14 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
     case CIRCA_REG_RING_HEAD: ring_head_ = v; ring_ev_.notify(SC_ZERO_TIME); return;
     case CIRCA_REG_DESC_LO: desc_lo_ = v; return;
     case CIRCA_REG_DESC_HI: desc_hi_ = v; return;
-    case CIRCA_REG_LUT_SEL: lut_sel_ = v; lut_words_.clear(); return;
-    case CIRCA_REG_LUT_DATA: lut_words_.push_back(static_cast<std::int32_t>(v)); return;
+    case CIRCA_REG_LUT_SEL: lut_sel_ = v; lut_words_.clear(); lut_overflow_ = false; return;
+    case CIRCA_REG_LUT_DATA:
+      // At most a table's worth of words is held; more cannot fit and makes the COMMIT fail with CAPACITY.
+      if (lut_words_.size() < (caps(CIRCA_REG_CAPS_LUT) & 0xFFFFFFu))
+        lut_words_.push_back(static_cast<std::int32_t>(v));
+      else
+        lut_overflow_ = true;
+      return;
     case CIRCA_REG_LUT_COMMIT: {
       if (!(v & 1u)) return;
       const ActFn fn = (lut_sel_ & 1u) ? ActFn::tanh : ActFn::sigmoid;
@@ -200,7 +207,9 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
       Activation probe(fn, num_.activation, num_.act, num_.act);
       std::vector<std::int32_t> table = probe.table();
       const std::size_t start = lut_sel_ >> 8;
-      if (start + lut_words_.size() > table.size()) {
+      if (lut_overflow_ || start + lut_words_.size() > table.size()) {
+        lut_overflow_ = false;
+        lut_words_.clear();
         error_ = CIRCA_ERR_CAPACITY;
         raise(CIRCA_IRQ_ERROR);
         return;

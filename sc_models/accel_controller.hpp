@@ -122,6 +122,7 @@ private:
   // Registers.
   std::uint32_t ctrl_ = 0, state_ = 0, error_ = 0, irq_status_ = 0, irq_mask_ = 0, desc_lo_ = 0, desc_hi_ = 0;
   std::uint32_t lut_sel_ = 0, frames_done_ = 0;
+  bool lut_overflow_ = false;  // more LUT_DATA words than a table holds since LUT_SEL
   std::uint32_t latched_hi_ = 0;
   std::vector<std::int32_t> lut_words_, lut_sig_, lut_tanh_;  // words being loaded; installed tables
   sc_core::sc_event start_ev_;

@@ -337,5 +337,19 @@ TEST(Vp, LutLoadedThroughRegistersChangesOutputsUntilSoftReset) {
     // Soft reset restores the built-in tables.
     ASSERT_EQ(circa_reset(&d.dev), 0);
     EXPECT_EQ(outputs(), ref.data);
+    // More LUT_DATA words than a table holds: the device keeps at most a table's worth, and the COMMIT fails
+    // with CAPACITY instead of installing anything.
+    std::uint32_t lut = 0, status = 0, irq = 0;
+    cpu.reg_read(kRegBase + CIRCA_REG_CAPS_LUT, lut);
+    const std::uint32_t entries = lut & 0xFFFFFFu;
+    cpu.reg_write(kRegBase + CIRCA_REG_IRQ_STATUS, 3);
+    cpu.reg_write(kRegBase + CIRCA_REG_LUT_SEL, CIRCA_LUT_SIGMOID);
+    for (std::uint32_t i = 0; i < entries + 100; ++i) cpu.reg_write(kRegBase + CIRCA_REG_LUT_DATA, 0);
+    cpu.reg_write(kRegBase + CIRCA_REG_LUT_COMMIT, 1);
+    cpu.reg_read(kRegBase + CIRCA_REG_STATUS, status);
+    cpu.reg_read(kRegBase + CIRCA_REG_IRQ_STATUS, irq);
+    EXPECT_EQ(CIRCA_STATUS_ERROR(status), static_cast<std::uint32_t>(CIRCA_ERR_CAPACITY));
+    EXPECT_TRUE(irq & CIRCA_IRQ_ERROR);
+    EXPECT_EQ(outputs(), ref.data);  // nothing was installed
   });
 }
