@@ -14,14 +14,12 @@ extern char** environ;
 
 namespace circa_test {
 
-namespace {
 std::string slurp(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
-}  // namespace
 
 std::string fresh_dir(const std::string& name) {
   namespace fs = std::filesystem;

@@ -16,6 +16,9 @@ struct CliResult {
 CliResult run_circa(const std::vector<std::string>& args, const std::string& cwd = "",
                     const std::vector<std::string>& env = {});
 
+// The whole file as bytes ("" when it cannot be read).
+std::string slurp(const std::string& path);
+
 // A new empty folder under the test temp dir.
 std::string fresh_dir(const std::string& name);
 

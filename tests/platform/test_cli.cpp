@@ -12,15 +12,9 @@
 namespace fs = std::filesystem;
 using circa_test::fresh_dir;
 using circa_test::run_circa;
+using circa_test::slurp;
 
 namespace {
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 

@@ -25,15 +25,10 @@ extern char** environ;
 namespace fs = std::filesystem;
 using circa_test::fresh_dir;
 using circa_test::run_circa;
+using circa_test::slurp;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> temporaries(const fs::path& d) {
   std::vector<std::string> t;

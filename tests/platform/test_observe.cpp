@@ -14,16 +14,10 @@
 namespace fs = std::filesystem;
 using circa_test::fresh_dir;
 using circa_test::run_circa;
+using circa_test::slurp;
 using nlohmann::json;
 
 namespace {
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 const char* kUnits[] = {"fft_unit", "emac_array", "ifft_unit", "activation_unit", "cell_update", "dma_engine"};
 

@@ -16,16 +16,10 @@
 namespace fs = std::filesystem;
 using circa_test::fresh_dir;
 using circa_test::run_circa;
+using circa_test::slurp;
 using nlohmann::json;
 
 namespace {
-
-std::string read_all(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct CliRun {
   std::string ark;
@@ -40,8 +34,8 @@ CliRun run_in(const std::string& dir, const std::string& name, std::vector<std::
   EXPECT_EQ(r.exit_code, 0) << r.err;
   CliRun x;
   x.out = r.out;
-  x.ark = read_all(dir + "/" + name + ".ark");
-  x.report = json::parse(read_all(dir + "/" + name + ".json"));
+  x.ark = slurp(dir + "/" + name + ".ark");
+  x.report = json::parse(slurp(dir + "/" + name + ".json"));
   return x;
 }
 
@@ -143,7 +137,7 @@ TEST(Streaming, StreamsOfDifferentLengthsAndStreamedWeightsStayBitExact) {
     a.insert(a.end(), extra.begin(), extra.end());
     auto r = run_circa(a);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(read_all(d + "/vp.ark"), read_all(d + "/fn.ark")) << extra[1];
+    EXPECT_EQ(slurp(d + "/vp.ark"), slurp(d + "/fn.ark")) << extra[1];
   }
 }
 

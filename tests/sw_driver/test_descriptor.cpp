@@ -378,14 +378,20 @@ void check_runtime_job(const Model& m, const Numerics& num) {
   EXPECT_EQ(size_at[d.out_b], d.classes * aw);
 }
 
+// 40 inputs, 64 cells, 32 projected, two layers with block sizes 8 and 4.
+SynthSpec two_layer_lstmp() {
+  SynthSpec s;
+  s.input_dim = 40;
+  s.cell_dim = 64;
+  s.proj_dim = 32;
+  s.layers = 2;
+  s.block = {8, 4};
+  return s;
+}
+
 TEST(Descriptor, RuntimeJobsValidateWithExactBufferSizes) {
   const Numerics num;
-  SynthSpec lstmp;
-  lstmp.input_dim = 40;
-  lstmp.cell_dim = 64;
-  lstmp.proj_dim = 32;
-  lstmp.layers = 2;
-  lstmp.block = {8, 4};
+  const SynthSpec lstmp = two_layer_lstmp();
   {
     SCOPED_TRACE("lstmp, mixed block sizes");
     check_runtime_job(synth_model(lstmp), num);
@@ -523,12 +529,7 @@ TEST(Descriptor, RingAndStreamFaultsGetTheirCodes) {
 
 TEST(Descriptor, RuntimeStreamJobsValidateAndPlaceFramesInRingSlots) {
   const Numerics num;
-  SynthSpec lstmp;
-  lstmp.input_dim = 40;
-  lstmp.cell_dim = 64;
-  lstmp.proj_dim = 32;
-  lstmp.layers = 2;
-  lstmp.block = {8, 4};
+  const SynthSpec lstmp = two_layer_lstmp();
   const Model m = synth_model(lstmp);
   HostRuntime rt(m, num, kDdrBase);
   Matrix a(9, 40), b(5, 40);
