@@ -14,22 +14,15 @@
 #include "core/golden.hpp"
 #include "core/model.hpp"
 #include "core/rng.hpp"
+#include "tests/dense_reference.hpp"
 
 using namespace circa;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-Eigen::MatrixXf expand(const CirculantMatrix& m, int cols) {
-  Eigen::MatrixXf d = Eigen::MatrixXf::Zero(m.p * m.k, cols);
-  for (int i = 0; i < m.p; ++i)
-    for (int j = 0; j < m.q; ++j)
-      for (int r = 0; r < m.k; ++r)
-        for (int c = 0; c < m.k; ++c)
-          if (j * m.k + c < cols)
-            d(i * m.k + r, j * m.k + c) = m.w[(static_cast<std::size_t>(i) * m.q + j) * m.k + (r - c + m.k) % m.k];
-  return d;
-}
+// The tests' dense expansion, in float for speed.
+Eigen::MatrixXf expand(const CirculantMatrix& m, int cols) { return circa_test::expand(m, cols).cast<float>(); }
 
 struct DenseLstmp {
   Eigen::MatrixXf wx, wr, wp, wo;
