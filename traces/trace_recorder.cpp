@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <nlohmann/json.hpp>
+#include <string>
 
 namespace circa {
 
@@ -11,47 +11,95 @@ std::size_t TraceRecorder::count(int track) const {
       std::count_if(slices_.begin(), slices_.end(), [&](const Slice& s) { return s.track == track; }));
 }
 
-std::string TraceRecorder::chrome_json(double clock_mhz) const {
-  using nlohmann::json;
-  json ev = json::array();
-  ev.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", 1}, {"tid", 0}, {"args", {{"name", "circa accelerator"}}}});
-  for (std::size_t t = 0; t < tracks_.size(); ++t) {
-    ev.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", 1}, {"tid", t + 1}, {"args", {{"name", tracks_[t]}}}});
-    ev.push_back({{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", 1}, {"tid", t + 1}, {"args", {{"sort_index", t}}}});
+namespace {
+
+// A JSON string literal (track names are plain, but a name is data: escape what JSON requires).
+void put_string(std::string& o, const std::string& v) {
+  o += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      o += b;
+    } else {
+      o += c;
+    }
   }
-  // Trace-event times are microseconds; keep picosecond precision as fractions.
-  auto us = [](std::uint64_t ps) { return static_cast<double>(ps) * 1e-6; };
+  o += '"';
+}
+
+// Picoseconds as trace-event microseconds, exactly (6 decimals).
+void put_us(std::string& o, std::uint64_t ps) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%llu.%06llu", static_cast<unsigned long long>(ps / 1000000),
+                static_cast<unsigned long long>(ps % 1000000));
+  o += b;
+}
+
+}  // namespace
+
+// Written out directly: a document object of every slice costs several times the simulation it describes.
+std::string TraceRecorder::chrome_json(double clock_mhz) const {
+  std::string o;
+  o.reserve(160 * (slices_.size() + frames_.size()) + 4096);
+  char b[256];
+  o += "{\"traceEvents\":[\n";
+  o += R"({"ph":"M","name":"process_name","pid":1,"tid":0,"args":{"name":"circa accelerator"}})";
+  for (std::size_t t = 0; t < tracks_.size(); ++t) {
+    o += ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":" + std::to_string(t + 1) + ",\"args\":{\"name\":";
+    put_string(o, tracks_[t]);
+    o += "}},\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":1,\"tid\":" + std::to_string(t + 1) +
+         ",\"args\":{\"sort_index\":" + std::to_string(t) + "}}";
+  }
   const double cycle_ps = 1e6 / clock_mhz;
   for (const Slice& s : slices_) {
-    ev.push_back({{"ph", "X"},
-                  {"name", tracks_[static_cast<std::size_t>(s.track)] + " tile"},
-                  {"pid", 1},
-                  {"tid", s.track + 1},
-                  {"ts", us(s.start_ps)},
-                  {"dur", us(s.end_ps - s.start_ps)},
-                  {"args",
-                   {{"tile", s.seq},
-                    {"frame", s.frame},
-                    {"layer", s.layer},
-                    {"cycles", static_cast<std::uint64_t>((s.end_ps - s.start_ps) / cycle_ps + 0.5)}}}});
+    o += ",\n{\"ph\":\"X\",\"name\":";
+    put_string(o, tracks_[static_cast<std::size_t>(s.track)] + " tile");
+    o += ",\"pid\":1,\"tid\":" + std::to_string(s.track + 1) + ",\"ts\":";
+    put_us(o, s.start_ps);
+    o += ",\"dur\":";
+    put_us(o, s.end_ps - s.start_ps);
+    std::snprintf(b, sizeof b, ",\"args\":{\"tile\":%llu,\"frame\":%d,\"layer\":%d,\"cycles\":%llu}}",
+                  static_cast<unsigned long long>(s.seq), s.frame, s.layer,
+                  static_cast<unsigned long long>((s.end_ps - s.start_ps) / cycle_ps + 0.5));
+    o += b;
   }
-  // Utilization per frame: busy time of each unit inside the frame's span, over the span.
-  std::uint64_t prev = 0;
-  std::vector<std::uint64_t> busy(tracks_.size());
-  for (std::uint64_t f : frames_) {
-    std::fill(busy.begin(), busy.end(), 0);
-    for (const Slice& s : slices_) {
-      const std::uint64_t a = std::max(prev, s.start_ps), b = std::min(f, s.end_ps);
-      if (b > a) busy[static_cast<std::size_t>(s.track)] += b - a;
+  // Utilization per frame: busy time of each unit inside the frame's span (the previous frame's end to its own),
+  // over the span. Frame ends are increasing, so each slice finds its first frame by binary search and adds its
+  // overlap to that frame and the following ones it reaches.
+  const std::size_t nf = frames_.size(), nt = tracks_.size();
+  std::vector<std::uint64_t> busy(nf * nt, 0);
+  for (const Slice& s : slices_) {
+    std::size_t i = static_cast<std::size_t>(std::upper_bound(frames_.begin(), frames_.end(), s.start_ps) -
+                                             frames_.begin());
+    for (; i < nf; ++i) {
+      const std::uint64_t lo = i ? frames_[i - 1] : 0;
+      if (lo >= s.end_ps) break;
+      const std::uint64_t a = std::max(lo, s.start_ps), e = std::min(frames_[i], s.end_ps);
+      if (e > a) busy[i * nt + static_cast<std::size_t>(s.track)] += e - a;
     }
-    json args = json::object();
-    for (std::size_t t = 0; t < tracks_.size(); ++t)
-      args[tracks_[t]] = f > prev ? static_cast<double>(busy[t]) / static_cast<double>(f - prev) : 0.0;
-    ev.push_back({{"ph", "C"}, {"name", "utilization"}, {"pid", 1}, {"tid", 0}, {"ts", us(prev)}, {"args", args}});
+  }
+  std::uint64_t prev = 0;
+  for (std::size_t i = 0; i < nf; ++i) {
+    const std::uint64_t f = frames_[i];
+    o += ",\n{\"ph\":\"C\",\"name\":\"utilization\",\"pid\":1,\"tid\":0,\"ts\":";
+    put_us(o, prev);
+    o += ",\"args\":{";
+    for (std::size_t t = 0; t < nt; ++t) {
+      if (t) o += ',';
+      put_string(o, tracks_[t]);
+      std::snprintf(b, sizeof b, ":%.6g",
+                    f > prev ? static_cast<double>(busy[i * nt + t]) / static_cast<double>(f - prev) : 0.0);
+      o += b;
+    }
+    o += "}}";
     prev = f;
   }
-  json doc = {{"traceEvents", ev}, {"displayTimeUnit", "ns"}};
-  return doc.dump(1);
+  o += "\n],\"displayTimeUnit\":\"ns\"}\n";
+  return o;
 }
 
 }  // namespace circa
