@@ -43,22 +43,33 @@ nlohmann::ordered_json to_json(const HwConfig& hw, const std::string& model_path
   j["dense_equivalent_gops"] = p.dense_gops;
   j["job_load_cycles"] = p.job_load_cycles;
   j["bottleneck"] = p.bottleneck;
-  j["busy_cycles_per_frame"] = {{"fft", p.fft},         {"emac", p.emac}, {"ifft", p.ifft},
+  j["busy_cycles_per_frame"] = {{"fft", p.fft},        {"emac", p.emac}, {"ifft", p.ifft},
                                 {"activation", p.act}, {"cell", p.cell}, {"dma", p.dma}};
-  j["critical_path"] = {{"fft", p.path_fft},     {"emac_ifft", p.path_mac}, {"weight_stream", p.path_stream},
-                        {"activation_cell", p.path_cells}, {"dma", p.path_dma}};
+  j["critical_path"] = {{"fft", p.path_fft},
+                        {"emac_ifft", p.path_mac},
+                        {"weight_stream", p.path_stream},
+                        {"activation_cell", p.path_cells},
+                        {"dma", p.path_dma}};
   json mv = json::array();
   for (const MatvecCycles& m : p.matvecs)
-    mv.push_back({{"name", m.shape.name}, {"p", m.shape.p}, {"q", m.shape.q}, {"k", m.shape.k},
-                  {"cmacs", m.cmacs}, {"fft", m.fft}, {"emac", m.emac}, {"ifft", m.ifft},
-                  {"emac_ifft_pipeline", m.mac_pipe}, {"weight_stream", m.stream}});
+    mv.push_back({{"name", m.shape.name},
+                  {"p", m.shape.p},
+                  {"q", m.shape.q},
+                  {"k", m.shape.k},
+                  {"cmacs", m.cmacs},
+                  {"fft", m.fft},
+                  {"emac", m.emac},
+                  {"ifft", m.ifft},
+                  {"emac_ifft_pipeline", m.mac_pipe},
+                  {"weight_stream", m.stream}});
   j["matvecs"] = mv;
   j["work_per_frame"] = {{"complex_macs", p.cmacs},      {"fft_blocks", p.fft_blocks},
                          {"ifft_blocks", p.ifft_blocks}, {"butterflies", p.butterflies},
                          {"lut_lookups", p.lut_lookups}, {"buffer_words", p.buffer_words},
                          {"ddr_bytes", p.ddr_bytes}};
   json units = json::array();
-  for (const UnitResources& u : r.units) units.push_back({{"unit", u.unit}, {"dsp", u.dsp}, {"bram36", u.bram36}, {"lut", u.lut}});
+  for (const UnitResources& u : r.units)
+    units.push_back({{"unit", u.unit}, {"dsp", u.dsp}, {"bram36", u.bram36}, {"lut", u.lut}});
   j["resources"] = {{"units", units}, {"dsp", r.dsp}, {"bram36", r.bram36}, {"lut", r.lut}};
   if (dev) {
     j["device"] = {{"name", dev->name},
@@ -71,12 +82,21 @@ nlohmann::ordered_json to_json(const HwConfig& hw, const std::string& model_path
                    {"lut_pct", 100.0 * r.lut / dev->lut},
                    {"fits", r.dsp <= dev->dsp && r.bram36 <= dev->bram36 && r.lut <= dev->lut}};
   }
-  j["energy"] = {{"pj_per_action", {{"butterfly", e.table.butterfly_pj}, {"complex_mac", e.table.cmac_pj},
-                                    {"lut_lookup", e.table.lut_pj}, {"buffer_word", e.table.buffer_pj},
-                                    {"ddr_byte", e.table.ddr_byte_pj}}},
-                 {"uj_per_frame", {{"fft", e.fft_uj}, {"emac", e.emac_uj}, {"lut", e.lut_uj},
-                                   {"buffer", e.buffer_uj}, {"ddr", e.ddr_uj}, {"dynamic", e.dynamic_uj},
-                                   {"static", e.static_uj}, {"total", e.total_uj}}},
+  j["energy"] = {{"pj_per_action",
+                  {{"butterfly", e.table.butterfly_pj},
+                   {"complex_mac", e.table.cmac_pj},
+                   {"lut_lookup", e.table.lut_pj},
+                   {"buffer_word", e.table.buffer_pj},
+                   {"ddr_byte", e.table.ddr_byte_pj}}},
+                 {"uj_per_frame",
+                  {{"fft", e.fft_uj},
+                   {"emac", e.emac_uj},
+                   {"lut", e.lut_uj},
+                   {"buffer", e.buffer_uj},
+                   {"ddr", e.ddr_uj},
+                   {"dynamic", e.dynamic_uj},
+                   {"static", e.static_uj},
+                   {"total", e.total_uj}}},
                  {"static_w", e.static_w},
                  {"avg_power_w", e.avg_power_w},
                  {"frames_per_joule", e.frames_per_joule}};
@@ -88,14 +108,16 @@ void print_text(const HwConfig& hw, const std::string& model_path, const PerfEst
   std::printf("circa estimate (closed form): %s on %s\n", model_path.c_str(), hw.source.c_str());
   std::printf("  weights: %.1f KiB packed, %s\n", static_cast<double>(p.weight_bytes) / 1024.0,
               p.weights_on_chip ? "on chip" : "streamed from DDR every frame");
-  std::printf("  per frame, busy cycles: FFT %llu, EW-MAC %llu, IFFT %llu, activation %llu, cell update %llu, DMA %llu\n",
-              static_cast<unsigned long long>(p.fft), static_cast<unsigned long long>(p.emac),
-              static_cast<unsigned long long>(p.ifft), static_cast<unsigned long long>(p.act),
-              static_cast<unsigned long long>(p.cell), static_cast<unsigned long long>(p.dma));
-  std::printf("  critical path: FFT %llu + EW-MAC/IFFT %llu + weight streaming %llu + activation/cell %llu + DMA %llu\n",
-              static_cast<unsigned long long>(p.path_fft), static_cast<unsigned long long>(p.path_mac),
-              static_cast<unsigned long long>(p.path_stream), static_cast<unsigned long long>(p.path_cells),
-              static_cast<unsigned long long>(p.path_dma));
+  std::printf(
+      "  per frame, busy cycles: FFT %llu, EW-MAC %llu, IFFT %llu, activation %llu, cell update %llu, DMA %llu\n",
+      static_cast<unsigned long long>(p.fft), static_cast<unsigned long long>(p.emac),
+      static_cast<unsigned long long>(p.ifft), static_cast<unsigned long long>(p.act),
+      static_cast<unsigned long long>(p.cell), static_cast<unsigned long long>(p.dma));
+  std::printf(
+      "  critical path: FFT %llu + EW-MAC/IFFT %llu + weight streaming %llu + activation/cell %llu + DMA %llu\n",
+      static_cast<unsigned long long>(p.path_fft), static_cast<unsigned long long>(p.path_mac),
+      static_cast<unsigned long long>(p.path_stream), static_cast<unsigned long long>(p.path_cells),
+      static_cast<unsigned long long>(p.path_dma));
   std::printf("  latency: %llu cycles/frame = %.2f us/frame at %.0f MHz, %.0f frames/s, %.1f GOPS dense-equivalent\n",
               static_cast<unsigned long long>(p.cycles_per_frame), p.us_per_frame, p.clock_mhz, p.frames_per_second,
               p.dense_gops);
@@ -117,8 +139,7 @@ void print_text(const HwConfig& hw, const std::string& model_path, const PerfEst
   }
   std::printf("  energy: %.3f uJ/frame dynamic (FFT %.3f, EW-MAC %.3f, LUT %.3f, buffers %.3f, DDR %.3f)", e.dynamic_uj,
               e.fft_uj, e.emac_uj, e.lut_uj, e.buffer_uj, e.ddr_uj);
-  if (dev)
-    std::printf(" + %.3f static (%.2f W)", e.static_uj, e.static_w);
+  if (dev) std::printf(" + %.3f static (%.2f W)", e.static_uj, e.static_w);
   std::printf("\n  power: %.2f W average, %.0f frames/J%s\n", e.avg_power_w, e.frames_per_joule,
               dev ? "" : " (dynamic only; --device adds static power)");
 }
@@ -174,11 +195,11 @@ int cmd_estimate(const Args& args) {
   // The accelerator would refuse this job's descriptor (the VP reports the error code); refuse it here too.
   const long long most = std::max({model.input_dim, model.cell_dim, model.proj_dim, model.num_classes});
   if (most > hw.ints.max_dim)
-    throw InputError(model_path + ": a dimension of " + std::to_string(most) + " exceeds limits.max_dim = " +
-                     std::to_string(hw.ints.max_dim) + " of " + hw.source);
+    throw InputError(model_path + ": a dimension of " + std::to_string(most) +
+                     " exceeds limits.max_dim = " + std::to_string(hw.ints.max_dim) + " of " + hw.source);
   if (static_cast<long long>(model.layers.size()) > hw.ints.max_layers)
-    throw InputError(model_path + ": " + std::to_string(model.layers.size()) + " layers exceed limits.max_layers = " +
-                     std::to_string(hw.ints.max_layers) + " of " + hw.source);
+    throw InputError(model_path + ": " + std::to_string(model.layers.size()) +
+                     " layers exceed limits.max_layers = " + std::to_string(hw.ints.max_layers) + " of " + hw.source);
   Device dev;
   if (!device.empty()) dev = load_device(device_path(device));
   const PerfEstimate p = estimate_perf(hw, model);

@@ -14,7 +14,9 @@ namespace circa {
 
 namespace {
 
-std::uint64_t cdiv(std::uint64_t a, std::uint64_t b) { return b ? (a + b - 1) / b : 0; }
+std::uint64_t cdiv(std::uint64_t a, std::uint64_t b) {
+  return b ? (a + b - 1) / b : 0;
+}
 
 int log2_ceil(int k) {
   int s = 0;
@@ -23,7 +25,9 @@ int log2_ceil(int k) {
 }
 
 // Bytes of one stored word of a format: 16-bit words up to 16 bits, 32-bit words above (the host runtime's packing).
-std::uint64_t word_bytes_of(const QFormat& q) { return q.bits() <= 16 ? 2 : 4; }
+std::uint64_t word_bytes_of(const QFormat& q) {
+  return q.bits() <= 16 ? 2 : 4;
+}
 
 constexpr int kChunkRows = 8;  // block rows per EW-MAC row chunk (the MAC array's row granularity)
 
@@ -210,7 +214,7 @@ PerfEstimate estimate_perf(const HwConfig& c, const Model& m) {
   e.cycles_per_frame = e.path_fft + e.path_mac + e.path_stream + e.path_cells + e.path_dma;
   e.us_per_frame = static_cast<double>(e.cycles_per_frame) / c.clock_mhz;
   e.frames_per_second = e.us_per_frame > 0 ? 1e6 / e.us_per_frame : 0;
-  const std::pair<const char*, std::uint64_t> units[] = {{"fft", e.fft},   {"emac", e.emac}, {"ifft", e.ifft},
+  const std::pair<const char*, std::uint64_t> units[] = {{"fft", e.fft},        {"emac", e.emac}, {"ifft", e.ifft},
                                                          {"activation", e.act}, {"cell", e.cell}, {"dma", e.dma}};
   std::uint64_t best = 0;
   for (const auto& [name, busy] : units)
@@ -277,7 +281,8 @@ Device load_device(const std::string& path) {
         used = 0;
       }
       if (used == 0 || used != val.size() || !(v >= lo) || v > 1e9)
-        throw InputError(pos + ": " + key + ": '" + val + "' is not a number >= " + std::to_string(static_cast<int>(lo)));
+        throw InputError(pos + ": " + key + ": '" + val +
+                         "' is not a number >= " + std::to_string(static_cast<int>(lo)));
       return v;
     };
     if (key == "name") d.name = val;
@@ -313,7 +318,9 @@ ResourceEstimate estimate_resources(const HwConfig& c, const Model& m) {
   const long long abits = c.activation_q.bits(), cbits = c.cell_q.bits(), wbits = c.weight_q.bits();
   const long long dpc = I.emac_dsp_per_cmac;
   const long long bram_bits = 36 * 1024;
-  auto brams = [&](long long bits) { return static_cast<long long>(cdiv(static_cast<std::uint64_t>(bits), bram_bits)); };
+  auto brams = [&](long long bits) {
+    return static_cast<long long>(cdiv(static_cast<std::uint64_t>(bits), bram_bits));
+  };
   ResourceEstimate r;
 
   // FFT and IFFT: each lane is a fully unrolled radix-2 k-point network for the largest k of the model, so it
@@ -342,14 +349,17 @@ ResourceEstimate estimate_resources(const HwConfig& c, const Model& m) {
   const bool interp = c.act_mode == "pwl" || c.lut_interpolate;
   const long long act_dsp = I.act_lanes * (1 + (interp ? 1 : 0));
   const long long table_bits = c.act_mode == "lut" ? static_cast<long long>(c.lut_entries + 1) * abits : 0;
-  const long long table18 = table_bits ? static_cast<long long>(cdiv(static_cast<std::uint64_t>(table_bits), 18 * 1024)) : 0;
-  const long long act_bram = static_cast<long long>(cdiv(static_cast<std::uint64_t>(cdiv(I.act_lanes, 2) * 2 * table18), 2));
+  const long long table18 =
+      table_bits ? static_cast<long long>(cdiv(static_cast<std::uint64_t>(table_bits), 18 * 1024)) : 0;
+  const long long act_bram =
+      static_cast<long long>(cdiv(static_cast<std::uint64_t>(cdiv(I.act_lanes, 2) * 2 * table18), 2));
   const long long pwl_lut = c.act_mode == "pwl" ? I.act_lanes * c.pwl_segments * 2 * abits / 64 : 0;
   r.units.push_back({"activation", act_dsp, act_bram, I.act_lanes * 3 * abits + pwl_lut + 200});
 
   // Cell update: f*c', i*g, p_o*c, o*tanh(c) per lane, plus the interpolation of sigmoid(o) and tanh(c).
   const long long cell_dsp = I.cell_lanes * (4 + (interp ? 2 : 0));
-  const long long cell_bram = static_cast<long long>(cdiv(static_cast<std::uint64_t>(cdiv(I.cell_lanes, 2) * 2 * table18), 2));
+  const long long cell_bram =
+      static_cast<long long>(cdiv(static_cast<std::uint64_t>(cdiv(I.cell_lanes, 2) * 2 * table18), 2));
   r.units.push_back({"cell", cell_dsp, cell_bram, I.cell_lanes * 3 * cbits + 200});
 
   // State and gate buffers: gate sums (gates x cell), ping-pong; c; r' and r; the output logits.
@@ -358,7 +368,8 @@ ResourceEstimate estimate_resources(const HwConfig& c, const Model& m) {
   long long state_bits = 0;
   for (std::size_t l = 0; l < m.layers.size(); ++l)
     state_bits += 2 * gates * m.cell_dim * abits + m.cell_dim * cbits + 2 * rec * abits + m.cell_dim * abits;
-  r.units.push_back({"buffers", 0, std::max(1LL, brams(state_bits)) + brams(static_cast<long long>(m.num_classes) * abits), 400});
+  r.units.push_back(
+      {"buffers", 0, std::max(1LL, brams(state_bits)) + brams(static_cast<long long>(m.num_classes) * abits), 400});
 
   // DMA and control: the AXI master, its burst FIFO (one BRAM36 per 4 KiB of outstanding data), registers and the
   // descriptor sequencer.

@@ -58,10 +58,10 @@ struct PerfEstimate {
   std::uint64_t weight_bytes = 0;  // packed FFT-domain weights, output layer included
   // Work per frame, for the energy model and the report.
   std::uint64_t cmacs = 0, fft_blocks = 0, ifft_blocks = 0, butterflies = 0, lut_lookups = 0, cells = 0;
-  std::uint64_t ddr_bytes = 0;         // DDR bytes per frame (input, output, streamed weights)
-  std::uint64_t buffer_words = 0;      // on-chip buffer word accesses per frame
-  std::int64_t dense_params = 0;       // of the same network with every circulant matrix dense
-  double dense_gops = 0;               // 2 x dense MACs per frame / time per frame
+  std::uint64_t ddr_bytes = 0;     // DDR bytes per frame (input, output, streamed weights)
+  std::uint64_t buffer_words = 0;  // on-chip buffer word accesses per frame
+  std::int64_t dense_params = 0;   // of the same network with every circulant matrix dense
+  double dense_gops = 0;           // 2 x dense MACs per frame / time per frame
 };
 
 // Pipelined stages over the same tiles (stage j takes tile t once stage j-1 has finished it and stage j has finished
@@ -128,10 +128,10 @@ struct EnergyEstimate {
   EnergyTable table;
   double fft_uj = 0, emac_uj = 0, lut_uj = 0, buffer_uj = 0, ddr_uj = 0;  // per frame, µJ
   double dynamic_uj = 0;
-  double static_w = 0;                // from the device, 0 without one
-  double static_uj = 0;               // static power x frame time
-  double total_uj = 0;                // per frame
-  double avg_power_w = 0;             // total / frame time
+  double static_w = 0;     // from the device, 0 without one
+  double static_uj = 0;    // static power x frame time
+  double total_uj = 0;     // per frame
+  double avg_power_w = 0;  // total / frame time
   double frames_per_joule = 0;
 };
 EnergyEstimate estimate_energy(const HwConfig& c, const PerfEstimate& p, double static_w);

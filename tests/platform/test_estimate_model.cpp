@@ -12,9 +12,13 @@ using namespace circa;
 
 namespace {
 
-std::string src(const std::string& rel) { return std::string(CIRCA_SOURCE_DIR) + "/" + rel; }
+std::string src(const std::string& rel) {
+  return std::string(CIRCA_SOURCE_DIR) + "/" + rel;
+}
 
-HwConfig defaults() { return load_hw_config_text("", "defaults", {}); }
+HwConfig defaults() {
+  return load_hw_config_text("", "defaults", {});
+}
 
 const Model& lstmp8() {
   static const Model m = [] {
@@ -43,11 +47,11 @@ TEST(EstimateFormulas, PipelineMakespan) {
 }
 
 TEST(EstimateFormulas, UnitTiles) {
-  const HwConfig c = defaults();  // FFT 4 lanes, ii 1, 2/stage, 2 I/O; EW-MAC 64 lanes, 2 banks, 3 + 2
-  EXPECT_EQ(est_fft_tile(c, 32, 8), 16u);  // ceil(32/4) + 3*2 + 2
-  EXPECT_EQ(est_fft_tile(c, 5, 16), 12u);  // ceil(5/4) + 4*2 + 2
-  EXPECT_EQ(est_fft_tile(c, 7, 1), 4u);    // ceil(7/4) + 0 + 2 (dense: no stages)
-  EXPECT_EQ(est_emac_tile(c, 6720), 110u); // ceil(6720/64) = 105, + 3 + 2
+  const HwConfig c = defaults();            // FFT 4 lanes, ii 1, 2/stage, 2 I/O; EW-MAC 64 lanes, 2 banks, 3 + 2
+  EXPECT_EQ(est_fft_tile(c, 32, 8), 16u);   // ceil(32/4) + 3*2 + 2
+  EXPECT_EQ(est_fft_tile(c, 5, 16), 12u);   // ceil(5/4) + 4*2 + 2
+  EXPECT_EQ(est_fft_tile(c, 7, 1), 4u);     // ceil(7/4) + 0 + 2 (dense: no stages)
+  EXPECT_EQ(est_emac_tile(c, 6720), 110u);  // ceil(6720/64) = 105, + 3 + 2
   HwConfig one = load_hw_config_text("[emac]\nbanks = 1\n", "one-bank", {});
   EXPECT_EQ(est_emac_tile(one, 6720), 215u);  // 105 issues, one every add_latency = 2 cycles, + 5
   EXPECT_EQ(est_act_tile(c, 128), 28u);       // ceil(3*128/16) + 4
@@ -57,8 +61,8 @@ TEST(EstimateFormulas, UnitTiles) {
 TEST(EstimateFormulas, Dma) {
   const HwConfig c = defaults();  // DDR4-2400: one DDR clock = 2000/2400 ns; tCL 16; BL8 on 8 bytes = 64 B, 4 clocks
   EXPECT_EQ(est_dma(c, 0), 0u);
-  EXPECT_EQ(est_dma(c, 306), 6u);  // 5 bursts: 16 + 20 = 36 clocks = 30 ns = 6 cycles at 200 MHz
-  EXPECT_EQ(est_dma(c, 78), 4u);   // 2 bursts: 16 + 8 = 24 clocks = 20 ns = 4 cycles
+  EXPECT_EQ(est_dma(c, 306), 6u);        // 5 bursts: 16 + 20 = 36 clocks = 30 ns = 6 cycles at 200 MHz
+  EXPECT_EQ(est_dma(c, 78), 4u);         // 2 bursts: 16 + 8 = 24 clocks = 20 ns = 4 cycles
   EXPECT_EQ(est_dma(c, 78, true), 10u);  // + tRP 16 + tRCD 16: 56 clocks = 46.7 ns -> 10 cycles
   // 1 MiB: 16384 bursts * 4 + 16 = 65552 clocks = 54626.7 ns = 10925.3 -> 10926 cycles (19.2 GB/s peak).
   EXPECT_EQ(est_dma(c, 1 << 20), 10926u);
@@ -122,10 +126,10 @@ TEST(EstimateFormulas, PerfOfTheFft8Preset) {
 TEST(EstimateResources, Twiddles) {
   EXPECT_EQ(nontrivial_twiddles(1), 0);
   EXPECT_EQ(nontrivial_twiddles(2), 0);
-  EXPECT_EQ(nontrivial_twiddles(4), 0);   // W4^1 = -j
-  EXPECT_EQ(nontrivial_twiddles(8), 2);   // W8^1, W8^3
-  EXPECT_EQ(nontrivial_twiddles(16), 10); // 2 groups x 2 (m = 8) + 6 (m = 16: j = 1..7 but 4)
-  EXPECT_EQ(nontrivial_twiddles(32), 34); // 4 x 2 + 2 x 6 + 14
+  EXPECT_EQ(nontrivial_twiddles(4), 0);    // W4^1 = -j
+  EXPECT_EQ(nontrivial_twiddles(8), 2);    // W8^1, W8^3
+  EXPECT_EQ(nontrivial_twiddles(16), 10);  // 2 groups x 2 (m = 8) + 6 (m = 16: j = 1..7 but 4)
+  EXPECT_EQ(nontrivial_twiddles(32), 34);  // 4 x 2 + 2 x 6 + 14
 }
 
 TEST(EstimateResources, Fft8PresetOnKu060) {
