@@ -100,7 +100,8 @@ private:
                  std::uint64_t weights);
   int run_cells(FixedLayer& L, int frame, int layer);
   int fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0, int c1);
-  // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait.
+  // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait, nor
+  // on results while the input has room.
   void stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in, sc_core::sc_fifo<Tile>& done,
                     const std::function<void(std::size_t)>& before_issue);
   void snapshot_counters();

@@ -173,7 +173,8 @@ TEST(EstimateVsVp, KoiosClstmSmall) {
 }
 
 // Weights streamed from DDR every frame (no weight buffer): the estimate takes each tile's fetch as one DMA that
-// opens one DDR row; the VP's bank model sees more row changes. docs/perf.md bounds the gap; here it is < 2 %.
+// opens one DDR row; the VP's bank model sees the rows the addresses really open. docs/perf.md gives the measured
+// gaps (within 1.6 % on the presets); here they are bounded at 2 %.
 TEST(EstimateVsVp, StreamedWeights) {
   for (const char* name : {"clstm-ku060-fft8", "koios-clstm-small"}) {
     const std::string model = std::string(name) == "clstm-ku060-fft8" ? "lstmp8" : "lstmp16";
@@ -181,8 +182,8 @@ TEST(EstimateVsVp, StreamedWeights) {
     ASSERT_FALSE(p.est.is_null());
     EXPECT_FALSE(p.est["weights_on_chip"].get<bool>());
     expect_agree(p, 0.02, std::string(name) + " streamed");
-    // The estimate never claims more than the VP here: the VP adds row changes, it never removes a fetch.
-    EXPECT_LE(p.est["cycles_per_frame"].get<double>(), p.vp["device"]["latency_cycles"]["p50"].get<double>());
+    // The fetches are most of the frame: the estimate must see them (weight_stream on its critical path).
+    EXPECT_GT(p.est["critical_path"]["weight_stream"].get<double>(), 0.5 * p.est["cycles_per_frame"].get<double>());
   }
 }
 
@@ -213,6 +214,14 @@ TEST(EstimateVsVp, AlignedRecordsAreExact) {
   //   16.7 ns -> 4). 25 + 340 + 16 + 49 + 40 + 68 + 70 + 6 + 4 = 618.
   EXPECT_EQ(est["cycles_per_frame"], 618);
   EXPECT_EQ(vp["device"]["latency_cycles"]["p50"].get<double>(), 618.0);
+
+  // One-deep channels between the units: the EW-MAC still computes tile t+1 while the IFFT does tile t, so
+  // nothing changes. (The controller used to wait for the IFFT's result before refilling the EW-MAC's channel,
+  // which cost every MAC tile its IFFT time: 722 cycles here.)
+  r = run_circa({"run", "--config", preset("clstm-ku060-fft8"), "--model", d + "/aligned.safetensors", "--features",
+                 d + "/aligned.ark", "--report", d + "/aligned1.json", "--tiling.fifo_depth=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(slurp(d + "/aligned1.json"))["device"]["latency_cycles"]["p50"].get<double>(), 618.0);
 }
 
 TEST(EstimateCli, BadInputIsOneLineAndExitCode2) {
