@@ -14,6 +14,7 @@ int cli_main(int argc, char** argv);
 int cmd_model(const Args& args);
 int cmd_features(const Args& args);
 int cmd_run(const Args& args);
+int cmd_estimate(const Args& args);
 
 // Thrown for usage errors (unknown option, missing argument); exit code 2 like InputError.
 struct UsageError : std::runtime_error {

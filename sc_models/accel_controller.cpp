@@ -528,14 +528,19 @@ int accel_controller::mem_read2d(std::uint64_t a, std::size_t rows, std::size_t 
 void accel_controller::stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in,
                                     sc_core::sc_fifo<Tile>& done,
                                     const std::function<void(std::size_t)>& before_issue) {
+  // The sequencer refills the first unit's channel as soon as it has room, whatever the last unit is doing: waiting
+  // on `done` alone would keep a tile from a unit that has already taken the previous one (with a 1-deep channel,
+  // the EW-MAC then idled through every IFFT tile). Levels are tested before waiting on either event.
   std::size_t issued = 0, collected = 0;
   while (collected < issued || (issued < tiles.size() && !reset_req_)) {
     if (issued < tiles.size() && !reset_req_ && (issued == collected || in.num_free() > 0)) {
       if (before_issue) before_issue(issued);
       in.write(tiles[issued++]);
-    } else {
+    } else if (done.num_available() > 0 || issued == tiles.size() || reset_req_) {
       done.read();
       ++collected;
+    } else {
+      wait(in.data_read_event() | done.data_written_event());
     }
   }
 }

@@ -108,7 +108,8 @@ private:
   int run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::uint64_t weights);
   void run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer);
   int fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0, int c1);
-  // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait.
+  // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait, nor
+  // on results while the input has room.
   void stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in, sc_core::sc_fifo<Tile>& done,
                     const std::function<void(std::size_t)>& before_issue);
   void snapshot_counters();

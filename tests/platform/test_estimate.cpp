@@ -1,0 +1,282 @@
+// The closed-form estimate against the virtual platform: every preset in platform/configs/, with the model it is
+// meant for (synthesized here, random weights of the right shape), a few frames on the VP (`circa run --report`)
+// and `circa estimate --json` on the same config and model. The two share no timing code (docs/perf.md).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/platform/cli_runner.hpp"
+
+using circa_test::fresh_dir;
+using circa_test::run_circa;
+using nlohmann::json;
+
+namespace {
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string preset(const std::string& name) {
+  return std::string(CIRCA_SOURCE_DIR) + "/platform/configs/" + name + ".ini";
+}
+
+constexpr int kFrames = 4;
+
+struct Case {
+  const char* preset;
+  std::vector<std::string> synth;  // circa model synth arguments (the preset header's intended model)
+  std::vector<std::string> overrides;
+};
+
+// The models of the presets' headers. One folder holds them for the whole test binary.
+const std::string& work_dir() {
+  static const std::string dir = [] {
+    const std::string d = fresh_dir("estimate");
+    const std::vector<std::vector<std::string>> models = {
+        {"--arch", "lstmp", "--input-dim", "153", "--cell-dim", "1024", "--proj-dim", "512", "--block", "8", "-o",
+         d + "/lstmp8.safetensors"},
+        {"--arch", "lstmp", "--input-dim", "153", "--cell-dim", "1024", "--proj-dim", "512", "--block", "16", "-o",
+         d + "/lstmp16.safetensors"},
+        {"--arch", "gru", "--input-dim", "153", "--cell-dim", "1024", "--proj-dim", "0", "--block", "8", "-o",
+         d + "/gru8.safetensors"},
+    };
+    for (auto args : models) {
+      args.insert(args.begin(), {"model", "synth"});
+      const auto r = run_circa(args);
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    const auto f = run_circa({"features", "synth", "--utts", "1", "--frames", std::to_string(kFrames), "--dim", "153",
+                              "--seed", "5", "-o", d + "/feats.ark"});
+    EXPECT_EQ(f.exit_code, 0) << f.err;
+    return d;
+  }();
+  return dir;
+}
+
+struct Pair {
+  json vp, est;
+};
+
+Pair run_both(const std::string& preset_name, const std::string& model, const std::vector<std::string>& overrides,
+              const std::string& tag) {
+  const std::string& d = work_dir();
+  const std::string m = d + "/" + model + ".safetensors";
+  const std::string rep = d + "/" + tag + ".json";
+  std::vector<std::string> run = {"run",        "--config",       preset(preset_name), "--model", m,
+                                  "--features", d + "/feats.ark", "--report",          rep};
+  std::vector<std::string> est = {"estimate", "--config", preset(preset_name), "--model", m, "--json"};
+  for (const auto& o : overrides) {
+    run.push_back("--" + o);
+    est.push_back("--" + o);
+  }
+  Pair p;
+  const auto r = run_circa(run);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto e = run_circa(est);
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  if (r.exit_code == 0) p.vp = json::parse(slurp(rep));
+  if (e.exit_code == 0) p.est = json::parse(e.out);
+  return p;
+}
+
+// Per-frame busy cycles of a unit on the VP (every frame does the same work, so they divide exactly).
+double vp_busy(const json& vp, const std::string& unit) {
+  for (const json& u : vp["units"])
+    if (u["name"] == unit) return u["busy_cycles"].get<double>() / kFrames;
+  ADD_FAILURE() << "no unit " << unit;
+  return -1;
+}
+
+void expect_agree(const Pair& p, double tol, const std::string& what) {
+  ASSERT_FALSE(p.vp.is_null());
+  ASSERT_FALSE(p.est.is_null());
+  ASSERT_EQ(p.vp["run"]["frames"], kFrames);
+  EXPECT_EQ(p.vp["run"]["weights_on_chip"], p.est["weights_on_chip"]) << what;
+  EXPECT_EQ(p.vp["run"]["weight_bytes"], p.est["weight_bytes"]) << what;
+  // Steady-state frames: a job's first frame also carries the descriptor fetch and the weight load, so the median
+  // of the four frame latencies is a steady frame.
+  const double vp_frame = p.vp["device"]["latency_cycles"]["p50"].get<double>();
+  const double est_frame = p.est["cycles_per_frame"].get<double>();
+  EXPECT_LE(std::fabs(vp_frame - est_frame), tol * vp_frame)
+      << what << ": VP " << vp_frame << " cycles/frame, estimate " << est_frame;
+  // The first frame: job load plus one frame (the load's DMA follows DDR pages the estimate takes as row hits).
+  const double vp_first = p.vp["device"]["latency_cycles"]["max"].get<double>();
+  const double est_first = est_frame + p.est["job_load_cycles"].get<double>();
+  EXPECT_LE(std::fabs(vp_first - est_first), 0.02 * vp_first)
+      << what << ": VP first frame " << vp_first << ", estimate " << est_first;
+}
+
+// With the weights on chip, the compute units' busy cycles follow from the tile formulas alone: the estimate's and
+// the VP's must be identical.
+void expect_same_busy(const Pair& p, const std::string& what) {
+  const json& b = p.est["busy_cycles_per_frame"];
+  EXPECT_EQ(vp_busy(p.vp, "fft_unit"), b["fft"].get<double>()) << what;
+  EXPECT_EQ(vp_busy(p.vp, "emac_array"), b["emac"].get<double>()) << what;
+  EXPECT_EQ(vp_busy(p.vp, "ifft_unit"), b["ifft"].get<double>()) << what;
+  EXPECT_EQ(vp_busy(p.vp, "activation_unit"), b["activation"].get<double>()) << what;
+  EXPECT_EQ(vp_busy(p.vp, "cell_update"), b["cell"].get<double>()) << what;
+}
+
+}  // namespace
+
+TEST(EstimateVsVp, ClstmKu060Fft8) {
+  const Pair p = run_both("clstm-ku060-fft8", "lstmp8", {}, "fft8");
+  expect_agree(p, 0.02, "clstm-ku060-fft8");
+  expect_same_busy(p, "clstm-ku060-fft8");
+  // Hand derivation of the estimate (preset: FFT 4 lanes, 2 cycles/stage + 2 I/O; EW-MAC 80 lanes, 2 banks, 3 + 2
+  // drain; 16-lane activation (+4) and cell update (+6); tiles of 32 blocks, 2 chunks = 16 rows, 128 cells):
+  //   gates [W_x|W_r]: p = 4*1024/8 = 512 rows, q = 20 + 64 = 84 blocks, 5 bins.
+  //     FFT tiles 32, 32, 20 blocks: (8 + 3*2 + 2) + 16 + (5 + 8) = 45.
+  //     32 MAC tiles of 16*84*5 = 6720 cMACs: 84 + 5 = 89 each; IFFT 4 + 8 = 12 each: 32*89 + 12 = 2860.
+  //   projection: p = 64, q = 128: FFT 4 * 16 = 64; 4 MAC tiles of 10240 cMACs: 128 + 5 = 133: 4*133 + 12 = 544.
+  //   output (dense, k = 1): p = 39, q = 512: FFT 16 tiles of 32: 16 * (8 + 2) = 160;
+  //     MAC tiles of 16, 16, 7 rows: 108 + 108 + 50 (+ the last IFFT, ceil(7/4) + 2 = 4) = 270.
+  //   cells: 8 tiles, activation ceil(3*128/16) + 4 = 28, cell update 128/16 + 6 = 14: 8*28 + 14 = 238.
+  //   DMA: 306 input bytes (5 BL8 bursts: 16 + 20 DDR clocks = 30 ns -> 6 cycles), 78 output bytes
+  //     (16 + 8 clocks = 20 ns -> 4 cycles).
+  //   45 + 2860 + 64 + 544 + 160 + 270 + 238 + 6 + 4 = 4191.
+  EXPECT_EQ(p.est["cycles_per_frame"], 4191);
+  EXPECT_EQ(p.est["bottleneck"], "emac");
+}
+
+TEST(EstimateVsVp, ClstmKu060Fft16) {
+  const Pair p = run_both("clstm-ku060-fft16", "lstmp16", {}, "fft16");
+  expect_agree(p, 0.02, "clstm-ku060-fft16");
+  expect_same_busy(p, "clstm-ku060-fft16");
+}
+
+TEST(EstimateVsVp, Ernn7v3Lstm) {
+  const Pair p = run_both("ernn-7v3-lstm", "lstmp8", {}, "ernn7v3");
+  expect_agree(p, 0.02, "ernn-7v3-lstm");
+  expect_same_busy(p, "ernn-7v3-lstm");
+}
+
+TEST(EstimateVsVp, ErnnKu060Gru) {
+  const Pair p = run_both("ernn-ku060-gru", "gru8", {}, "ernngru");
+  expect_agree(p, 0.02, "ernn-ku060-gru");
+  expect_same_busy(p, "ernn-ku060-gru");
+}
+
+TEST(EstimateVsVp, KoiosClstmSmall) {
+  const Pair p = run_both("koios-clstm-small", "lstmp16", {}, "koios");
+  expect_agree(p, 0.02, "koios-clstm-small");
+  expect_same_busy(p, "koios-clstm-small");
+  // 18-bit weights are stored in 32-bit words: twice the 16-bit preset's 530 KiB.
+  EXPECT_EQ(p.est["weight_bytes"], 2 * 530 * 1024);
+}
+
+// Weights streamed from DDR every frame (no weight buffer): the estimate takes each tile's fetch as one DMA that
+// opens one DDR row; the VP's bank model sees the rows the addresses really open. docs/perf.md gives the measured
+// gaps (within 1.6 % on the presets); here they are bounded at 2 %.
+TEST(EstimateVsVp, StreamedWeights) {
+  for (const char* name : {"clstm-ku060-fft8", "koios-clstm-small"}) {
+    const std::string model = std::string(name) == "clstm-ku060-fft8" ? "lstmp8" : "lstmp16";
+    const Pair p = run_both(name, model, {"buffer.weight_kib=0"}, std::string(name) + "-stream");
+    ASSERT_FALSE(p.est.is_null());
+    EXPECT_FALSE(p.est["weights_on_chip"].get<bool>());
+    expect_agree(p, 0.02, std::string(name) + " streamed");
+    // The fetches are most of the frame: the estimate must see them (weight_stream on its critical path).
+    EXPECT_GT(p.est["critical_path"]["weight_stream"].get<double>(), 0.5 * p.est["cycles_per_frame"].get<double>());
+  }
+}
+
+// Records whose sizes are whole DDR bursts (160 inputs and 32 classes: 320 and 64 bytes) keep every transfer
+// burst-aligned, and then the estimate is exact, not just within 2 %. The 153-input presets above differ by the one
+// extra burst an unaligned record touches (docs/perf.md).
+TEST(EstimateVsVp, AlignedRecordsAreExact) {
+  const std::string& d = work_dir();
+  auto r = run_circa({"model", "synth", "--arch", "lstmp", "--input-dim", "160", "--cell-dim", "256", "--proj-dim",
+                      "128", "--block", "8", "--classes", "32", "-o", d + "/aligned.safetensors"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_circa({"features", "synth", "--utts", "1", "--frames", std::to_string(kFrames), "--dim", "160", "--seed", "7",
+                 "-o", d + "/aligned.ark"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_circa({"run", "--config", preset("clstm-ku060-fft8"), "--model", d + "/aligned.safetensors", "--features",
+                 d + "/aligned.ark", "--report", d + "/aligned.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto e =
+      run_circa({"estimate", "--config", preset("clstm-ku060-fft8"), "--model", d + "/aligned.safetensors", "--json"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const json vp = json::parse(slurp(d + "/aligned.json")), est = json::parse(e.out);
+  // gates: p = 128, q = 20 + 16 = 36: FFT (8 + 8) + (1 + 8) = 25; 8 MAC tiles of 16*36*5 = 2880 cMACs: 36 + 5 = 41,
+  //   + the last IFFT (4 + 8): 8*41 + 12 = 340.
+  // projection: p = 16, q = 32: FFT 16; 1 MAC tile of 2560 cMACs: 32 + 5 = 37, + 12 = 49.
+  // output: p = 32, q = 128: FFT 4 * (8 + 2) = 40; 2 MAC tiles of 16*128 = 2048 cMACs: 26 + 5 = 31, + IFFT
+  //   4 + 2 = 6: 31 + 31 + 6 = 68.
+  // cells: 2 tiles: 2*28 + 14 = 70. DMA: 320 bytes (16 + 20 clocks = 30 ns: 6) + 64 bytes (16 + 4 = 20 clocks:
+  //   16.7 ns -> 4). 25 + 340 + 16 + 49 + 40 + 68 + 70 + 6 + 4 = 618.
+  EXPECT_EQ(est["cycles_per_frame"], 618);
+  EXPECT_EQ(vp["device"]["latency_cycles"]["p50"].get<double>(), 618.0);
+
+  // One-deep channels between the units: the EW-MAC still computes tile t+1 while the IFFT does tile t, so
+  // nothing changes. (The controller used to wait for the IFFT's result before refilling the EW-MAC's channel,
+  // which cost every MAC tile its IFFT time: 722 cycles here.)
+  r = run_circa({"run", "--config", preset("clstm-ku060-fft8"), "--model", d + "/aligned.safetensors", "--features",
+                 d + "/aligned.ark", "--report", d + "/aligned1.json", "--tiling.fifo_depth=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(slurp(d + "/aligned1.json"))["device"]["latency_cycles"]["p50"].get<double>(), 618.0);
+}
+
+TEST(EstimateCli, BadInputIsOneLineAndExitCode2) {
+  const std::string& d = work_dir();
+  const std::string m = d + "/lstmp8.safetensors";
+  auto one_line = [](const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; };
+  auto r = run_circa({"estimate", "--config", d + "/missing.ini", "--model", m});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find("missing.ini"), std::string::npos) << r.err;
+
+  r = run_circa({"estimate", "--config", preset("clstm-ku060-fft8"), "--model", d + "/feats.ark"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find("feats.ark"), std::string::npos) << r.err;
+
+  r = run_circa({"estimate", "--config", preset("clstm-ku060-fft8"), "--model", m, "--device", "nosuchfpga"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("nosuchfpga.ini"), std::string::npos) << r.err;
+
+  {
+    std::ofstream bad(d + "/bad-device.ini");
+    bad << "name = x\ndsp = lots\n";
+  }
+  r = run_circa({"estimate", "--model", m, "--device", d + "/bad-device.ini"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find("bad-device.ini: line 2"), std::string::npos) << r.err;
+
+  {
+    std::ofstream bad(d + "/bad-preset.ini");
+    bad << "[emac]\nlanes = 0\n";
+  }
+  r = run_circa({"estimate", "--config", d + "/bad-preset.ini", "--model", m});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad-preset.ini: line 2"), std::string::npos) << r.err;
+
+  // A model the configuration's limits refuse.
+  r = run_circa({"estimate", "--config", preset("clstm-ku060-fft8"), "--model", m, "--limits.max_dim=512"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("limits.max_dim"), std::string::npos) << r.err;
+}
+
+TEST(EstimateCli, DeviceFitAndMisfit) {
+  const std::string m = work_dir() + "/lstmp8.safetensors";
+  auto r =
+      run_circa({"estimate", "--config", preset("clstm-ku060-fft8"), "--model", m, "--device", "xcku060", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_TRUE(j["device"]["fits"].get<bool>());
+  EXPECT_EQ(j["device"]["dsp"], 2760);
+  // 1024 lanes x 4 DSPs alone is 4096 DSPs: more than the KU060's 2760.
+  r = run_circa(
+      {"estimate", "--config", preset("clstm-ku060-fft8"), "--model", m, "--device", "xcku060", "--emac.lanes=1024"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("DOES NOT FIT"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("DSP: needs"), std::string::npos) << r.out;
+}
