@@ -181,10 +181,12 @@ int soak(const Options& o) {
   sc_core::sc_start();
 
   const Sample& last = samples.back();
+  char pbuf[64];
+  std::snprintf(pbuf, sizeof pbuf, "live input, a frame every %g ms", o.period_us / 1e3);
+  const std::string period = o.period_us > 0 ? pbuf : "batch input";
   std::printf("soak: %ld frames as %ld utterances of up to %ld frames through the virtual platform (%s, %s), %s\n",
               last.frames, last.utt, o.per_utt, o.model.c_str(), o.config.c_str(),
-              o.period_us > 0 ? ("live input, a frame every " + std::to_string(o.period_us / 1e3) + " ms").c_str()
-                              : "batch input");
+              period.c_str());
   std::printf("  %8s %8s %10s %10s %8s\n", "utt", "frames", "RSS MiB", "heap MiB", "wall s");
   const std::size_t n = samples.size();
   for (int s = 0; s < o.samples; ++s) {
