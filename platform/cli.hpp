@@ -21,4 +21,9 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// "--section.key=value" or "--section.key value" at args[i]: a hardware key over the INI (load_hw_config validates
+// it). Appends "section.key=value" to out, advances i past a separate value, and returns true; false when args[i]
+// is not such an option.
+bool take_hw_override(const Args& args, std::size_t& i, std::vector<std::string>& out);
+
 }  // namespace circa

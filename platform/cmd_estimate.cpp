@@ -144,22 +144,6 @@ void print_text(const HwConfig& hw, const std::string& model_path, const PerfEst
               dev ? "" : " (dynamic only; --device adds static power)");
 }
 
-// "--section.key=value" or "--section.key value": a hardware key over the INI, as circa run takes them.
-bool take_hw_override(const Args& args, std::size_t& i, std::vector<std::string>& out) {
-  const std::string& a = args[i];
-  if (a.rfind("--", 0) != 0) return false;
-  const std::string body = a.substr(2);
-  const auto eq = body.find('=');
-  const std::string key = body.substr(0, eq);
-  if (key.find('.') == std::string::npos) return false;
-  if (eq != std::string::npos) {
-    out.push_back(body);
-  } else {
-    if (i + 1 >= args.size()) throw UsageError("option --" + key + " needs a value");
-    out.push_back(key + "=" + args[++i]);
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -62,22 +62,6 @@ double parse_duration_ns(const std::string& opt, const std::string& v) {
   return ns;
 }
 
-// "--section.key=value" or "--section.key value": a hardware key, validated by load_hw_config.
-bool take_hw_override(const Args& args, std::size_t& i, std::vector<std::string>& out) {
-  const std::string& a = args[i];
-  if (a.rfind("--", 0) != 0) return false;
-  std::string body = a.substr(2);
-  auto eq = body.find('=');
-  std::string key = body.substr(0, eq);
-  if (key.find('.') == std::string::npos) return false;
-  if (eq != std::string::npos) {
-    out.push_back(body);
-  } else {
-    if (i + 1 >= args.size()) throw UsageError("option --" + key + " needs a value");
-    out.push_back(key + "=" + args[++i]);
-  }
-  return true;
-}
 
 RunOptions parse_run_options(const Args& args, bool& help) {
   RunOptions o;

@@ -13,15 +13,9 @@
 using circa_test::fresh_dir;
 using circa_test::run_circa;
 using nlohmann::json;
+using circa_test::slurp;
 
 namespace {
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string preset(const std::string& name) {
   return std::string(CIRCA_SOURCE_DIR) + "/platform/configs/" + name + ".ini";
