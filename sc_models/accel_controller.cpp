@@ -545,8 +545,10 @@ void accel_controller::stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<T
   }
 }
 
-int accel_controller::fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0, int c1) {
-  // A tile's weights are one row of `bins` pieces, one per bin, `chunks` apart: a 2-D transfer.
+int accel_controller::fetch_weights(const std::vector<FixedMatvec*>& mvs, std::uint64_t addr, int c0, int c1) {
+  // A tile's weights are one row of `bins` pieces, one per bin, `chunks` apart: a 2-D transfer. The streams of a
+  // step share it: one transfer, the same weights for every stream's tile of these chunks.
+  const FixedMatvec& mv = *mvs.front();
   const std::size_t wb = word_bytes(num_.weight);
   const std::size_t per_chunk = static_cast<std::size_t>(mv.W.q()) * kRowChunk * 2 * wb;
   const std::size_t row = per_chunk * static_cast<std::size_t>(c1 - c0);
@@ -557,7 +559,9 @@ int accel_controller::fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0,
     return CIRCA_ERR_BUS;
   cnt_.ddr_rd += buf.size();
   cnt_.weight_stream_bytes += buf.size();
-  return mv.W.load_packed_chunks(buf.data(), buf.size(), c0, c1) ? 0 : CIRCA_ERR_DIMS;
+  for (FixedMatvec* m : mvs)
+    if (!m->W.load_packed_chunks(buf.data(), buf.size(), c0, c1)) return CIRCA_ERR_DIMS;
+  return 0;
 }
 
 int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer,
@@ -586,16 +590,22 @@ int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post,
     }
   stream_tiles(tiles, q_fft_in_, q_fft_out_, nullptr);
   tiles.clear();
-  for (const MvJob& m : jobs)
-    for (int c = 0; c < m.mv->chunks(); c += p_.emac_tile_chunks) {
-      const int e = std::min(m.mv->chunks(), c + p_.emac_tile_chunks);
-      tiles.push_back(tile(m, c, e, e == m.mv->chunks()));
-    }
+  // EW-MAC tiles go chunk by chunk, every stream's tile of a chunk range in a row (the streams share the matrix's
+  // geometry), so weights streamed from DDR are fetched once per chunk range for all of them.
+  const int chunks = jobs.front().mv->chunks();
+  for (int c = 0; c < chunks; c += p_.emac_tile_chunks) {
+    const int e = std::min(chunks, c + p_.emac_tile_chunks);
+    for (const MvJob& m : jobs) tiles.push_back(tile(m, c, e, e == chunks));
+  }
   int err = 0;
   std::function<void(std::size_t)> fetch;
+  std::vector<FixedMatvec*> group;
   if (!on_chip_)
     fetch = [&](std::size_t i) {
-      if (!err) err = fetch_weights(*tiles[i].mv, weights, tiles[i].begin, tiles[i].end);
+      if (err || i % jobs.size() != 0) return;
+      group.clear();
+      for (std::size_t j = i; j < i + jobs.size(); ++j) group.push_back(tiles[j].mv);
+      err = fetch_weights(group, weights, tiles[i].begin, tiles[i].end);
     };
   stream_tiles(tiles, q_emac_in_, q_ifft_out_, fetch);
   return err;

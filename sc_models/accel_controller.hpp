@@ -107,7 +107,7 @@ private:
   // The matvecs of one stage for every active stream, as one tile sequence per unit.
   int run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::uint64_t weights);
   void run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer);
-  int fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0, int c1);
+  int fetch_weights(const std::vector<FixedMatvec*>& mvs, std::uint64_t addr, int c0, int c1);
   // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait, nor
   // on results while the input has room.
   void stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in, sc_core::sc_fifo<Tile>& done,
