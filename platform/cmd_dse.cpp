@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -222,8 +223,11 @@ void check_writable_dir(const std::string& dir, const std::string& what) {
     throw InputError(what + " " + dir + ": exists and is not a folder");
   const fs::path base = nearest_existing(p);
   if (!fs::is_directory(base, ec)) throw InputError(what + " " + dir + ": " + base.string() + " is not a folder");
-  if (::access(base.c_str(), W_OK | X_OK) != 0)
+  // access() says yes to root everywhere, so try: a folder made and removed at once (/proc refuses even root).
+  std::string probe = (base / ".circa-dse-XXXXXX").string();
+  if (::access(base.c_str(), W_OK | X_OK) != 0 || ::mkdtemp(probe.data()) == nullptr)
     throw InputError(what + " " + dir + ": " + base.string() + " is not writable");
+  ::rmdir(probe.c_str());
 }
 
 // ---- options ---------------------------------------------------------------------------------------------------
@@ -580,8 +584,7 @@ Plan plan_sweep(const DseOptions& o) {
     if (parent.lexically_normal() != fs::path(m.dir).lexically_normal()) {
       if (!fs::is_directory(parent, ec))
         throw InputError("--emit-jobs " + o.emit_jobs + ": folder " + parent.string() + " does not exist");
-      if (::access(parent.c_str(), W_OK | X_OK) != 0)
-        throw InputError("--emit-jobs " + o.emit_jobs + ": folder " + parent.string() + " is not writable");
+      check_writable_dir(parent.string(), "--emit-jobs folder");
     }
   }
   m.exe = fs::read_symlink("/proc/self/exe").string();

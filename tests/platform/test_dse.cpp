@@ -169,6 +169,9 @@ TEST(Dse, BadInputIsOneLineExit2AndWritesNothing) {
       {with(base(out), {"--frames", "1"}), "--frames: 1 is outside 2..100000"},
       {{"dse", "--config", root + "/nope.ini", "--synth-blocks", "4", "--out", out}, "nope.ini"},
       {{"dse", "--collect", root}, "dse-jobs.json: not found"},
+      {{"dse", "--config", kConfig, "--synth-blocks", "4", "--out", "/proc/circa-dse-out"},
+       "--out /proc/circa-dse-out: /proc is not writable"},
+      {with(base(out), {"--emit-jobs", "/proc/jobs.txt"}), "/proc is not writable"},
   };
   for (const BadCase& c : cases) {
     auto r = run_circa(c.args);
