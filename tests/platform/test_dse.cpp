@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/model.hpp"
 #include "tests/platform/cli_runner.hpp"
 
 namespace fs = std::filesystem;
@@ -119,11 +120,15 @@ TEST(Dse, PerFromOptionAndPlots) {
                         "-o", dir + "/b" + k + ".safetensors"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
   }
+  // b8 carries its PER in its metadata, as scripts/train writes it; b4's comes from --per.
+  circa::Model b8 = circa::load_model(dir + "/b8.safetensors");
+  b8.extra_metadata["training"] = R"({"method": "admm", "dev_per": 23.0, "train_utts": 10})";
+  circa::save_model(b8, dir + "/b8.safetensors");
   // Model names as given (relative to the working folder) go into the CSV.
-  auto r = run_circa(
-      {"dse", "--config", kConfig, "--models", "b4.safetensors,b8.safetensors", "--per", "b4.safetensors=21.5", "--per",
-       "b8.safetensors=23", "--frames", "2", "--sweep", "emac.lanes=32", "--out", "out", "--jobs", "2"},
-      dir);
+  auto r =
+      run_circa({"dse", "--config", kConfig, "--models", "b4.safetensors,b8.safetensors", "--per",
+                 "b4.safetensors=21.5", "--frames", "2", "--sweep", "emac.lanes=32", "--out", "out", "--jobs", "2"},
+                dir);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto rows = lines(slurp(dir + "/out/dse.csv"));
   ASSERT_EQ(rows.size(), 3u);
