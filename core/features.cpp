@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <unordered_map>
@@ -9,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/kaldi_io.hpp"
 #include "core/npy.hpp"
+#include "core/rng.hpp"
 
 namespace circa {
 namespace {
@@ -95,6 +97,19 @@ void validate_features(const std::vector<Utterance>& utts, const std::string& so
                           ": value is " + what);
     }
   }
+}
+
+std::vector<Utterance> synth_features(int utts, int frames, int dim, std::uint64_t seed, const std::string& prefix) {
+  Rng rng(seed);
+  std::vector<Utterance> set(static_cast<std::size_t>(utts));
+  for (int u = 0; u < utts; ++u) {
+    char key[64];
+    std::snprintf(key, sizeof key, "%s%04d", prefix.c_str(), u);
+    set[u].key = key;
+    set[u].mat = Matrix(static_cast<std::size_t>(frames), static_cast<std::size_t>(dim));
+    for (float& v : set[u].mat.data) v = static_cast<float>(rng.normal());
+  }
+  return set;
 }
 
 }  // namespace circa

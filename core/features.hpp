@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,10 @@ std::vector<Utterance> load_features(const std::string& path, std::size_t expect
 
 // Checks the same properties on an already loaded set (used by load_features; `source` names it in errors).
 void validate_features(const std::vector<Utterance>& utts, const std::string& source, std::size_t expected_dim);
+
+// `utts` utterances of `frames` x `dim` standard-normal values drawn from Rng(seed), keyed "<prefix>0000", ...:
+// the input of `circa features synth` and of `circa dse`'s points (same seed, same bytes).
+std::vector<Utterance> synth_features(int utts, int frames, int dim, std::uint64_t seed,
+                                      const std::string& prefix = "utt");
 
 }  // namespace circa

@@ -17,6 +17,7 @@ const char* kUsage =
     "commands:\n"
     "  run                 run inference (default: the bundled model and utterances)\n"
     "  estimate ...        closed-form cycles, resources and energy of a config and model (circa estimate --help)\n"
+    "  dse ...             design-space exploration: one circa run per point of a sweep, CSV and plots (circa dse --help)\n"
     "  model info F        dims, block sizes, parameters and storage of a model\n"
     "  model synth ...     write a deterministic random model (see circa model synth --help)\n"
     "  features info F     utterances, frames and dims of a feature file (.ark, .scp, .npy or a folder)\n"
@@ -39,6 +40,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(rest);
     if (cmd == "model") return cmd_model(rest);
     if (cmd == "estimate") return cmd_estimate(rest);
+    if (cmd == "dse") return cmd_dse(rest);
     if (cmd == "features") return cmd_features(rest);
     if (cmd == "registers") {
       if (rest.size() > 1 || (rest.size() == 1 && rest[0] != "--markdown"))

@@ -15,6 +15,7 @@ int cmd_model(const Args& args);
 int cmd_features(const Args& args);
 int cmd_run(const Args& args);
 int cmd_estimate(const Args& args);
+int cmd_dse(const Args& args);
 
 // Thrown for usage errors (unknown option, missing argument); exit code 2 like InputError.
 struct UsageError : std::runtime_error {

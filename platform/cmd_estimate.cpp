@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -15,17 +14,10 @@
 #include "platform/hw_config.hpp"
 
 namespace po = boost::program_options;
-namespace fs = std::filesystem;
 
 namespace circa {
 
 namespace {
-
-// A device name (xcku060) is looked up in platform/devices/; anything with a '/' or ending in .ini is a path.
-std::string device_path(const std::string& d) {
-  if (d.find('/') != std::string::npos || fs::path(d).extension() == ".ini") return d;
-  return (fs::path(circa_home()) / "platform" / "devices" / (d + ".ini")).string();
-}
 
 nlohmann::ordered_json to_json(const HwConfig& hw, const std::string& model_path, const PerfEstimate& p,
                                const ResourceEstimate& r, const Device* dev, const EnergyEstimate& e) {
@@ -185,7 +177,7 @@ int cmd_estimate(const Args& args) {
     throw InputError(model_path + ": " + std::to_string(model.layers.size()) +
                      " layers exceed limits.max_layers = " + std::to_string(hw.ints.max_layers) + " of " + hw.source);
   Device dev;
-  if (!device.empty()) dev = load_device(device_path(device));
+  if (!device.empty()) dev = load_device(device_file(device));
   const PerfEstimate p = estimate_perf(hw, model);
   const ResourceEstimate r = estimate_resources(hw, model);
   const EnergyEstimate e = estimate_energy(hw, p, device.empty() ? 0.0 : dev.static_w);

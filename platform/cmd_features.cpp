@@ -6,7 +6,6 @@
 
 #include "core/features.hpp"
 #include "core/kaldi_io.hpp"
-#include "core/rng.hpp"
 #include "platform/cli.hpp"
 
 namespace po = boost::program_options;
@@ -73,15 +72,7 @@ int features_synth(const Args& args) {
   if (frames < 1 || frames > 1000000) throw UsageError("--frames must be 1..1000000");
   if (dim < 1 || dim > 65536) throw UsageError("--dim must be 1..65536");
   if (out.size() < 5 || out.substr(out.size() - 4) != ".ark") throw UsageError("-o must name a .ark file");
-  Rng rng(seed);
-  std::vector<Utterance> set(static_cast<std::size_t>(utts));
-  for (int u = 0; u < utts; ++u) {
-    char key[64];
-    std::snprintf(key, sizeof key, "%s%04d", prefix.c_str(), u);
-    set[u].key = key;
-    set[u].mat = Matrix(static_cast<std::size_t>(frames), static_cast<std::size_t>(dim));
-    for (float& v : set[u].mat.data) v = static_cast<float>(rng.normal());
-  }
+  const std::vector<Utterance> set = synth_features(utts, frames, dim, seed, prefix);
   std::string scp = out.substr(0, out.size() - 4) + ".scp";
   write_ark(out, set, ArkFormat::binary, scp);
   std::cout << "wrote " << out << " and " << scp << ": " << utts << " utterances x " << frames << " frames x " << dim

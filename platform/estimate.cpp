@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "platform/default_paths.hpp"
 
 namespace circa {
 
@@ -248,6 +250,11 @@ PerfEstimate estimate_perf(const HwConfig& c, const Model& m) {
 namespace circa {
 
 // ---- resources ------------------------------------------------------------------------------------------------
+
+std::string device_file(const std::string& d) {
+  if (d.find('/') != std::string::npos || std::filesystem::path(d).extension() == ".ini") return d;
+  return (std::filesystem::path(circa_home()) / "platform" / "devices" / (d + ".ini")).string();
+}
 
 Device load_device(const std::string& path) {
   const std::string text = read_file(path);  // InputError naming the file when it cannot be read

@@ -97,6 +97,9 @@ struct Device {
 };
 // Reads a device file (platform/devices/*.ini); errors name the file and line, as InputError.
 Device load_device(const std::string& path);
+// The file of a --device argument: a name (xcku060) is looked up in platform/devices/; anything with a '/' or ending
+// in .ini is a path.
+std::string device_file(const std::string& name_or_path);
 
 struct UnitResources {
   std::string unit;
