@@ -244,23 +244,6 @@ struct DseOptions {
   std::vector<std::string> fixed;
 };
 
-// "--section.key=value" or "--section.key value": a hardware key for every point, as circa run takes them.
-bool take_hw_override(const Args& args, std::size_t& i, std::vector<std::string>& out) {
-  const std::string& a = args[i];
-  if (a.rfind("--", 0) != 0) return false;
-  const std::string body = a.substr(2);
-  const auto eq = body.find('=');
-  const std::string key = body.substr(0, eq);
-  if (key.find('.') == std::string::npos) return false;
-  if (eq != std::string::npos) {
-    out.push_back(body);
-  } else {
-    if (i + 1 >= args.size()) throw UsageError("option --" + key + " needs a value");
-    out.push_back(key + "=" + args[++i]);
-  }
-  return true;
-}
-
 po::options_description dse_options(DseOptions& o) {
   po::options_description d(
       "circa dse --config C.ini (--models M[,M..] | --synth-blocks K[,K..]) --sweep section.key=V1,V2[,..] ... "
