@@ -1,7 +1,9 @@
 #include "sc_models/accel_controller.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 
 #include "sw_driver/circa_regs.h"
 #include "sw_driver/runtime.hpp"
@@ -13,6 +15,11 @@ using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 namespace {
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 std::uint32_t qword(const QFormat& q) { return static_cast<std::uint32_t>(q.m) | (static_cast<std::uint32_t>(q.n) << 8); }
 }  // namespace
 
@@ -383,7 +390,12 @@ int accel_controller::run_job() {
       cnt_.ring_wait += p_.clock.to_cycles(sc_time_stamp() - w0);
     }
     if (reset_req_) return 0;
-    if (int e = run_step(d, t)) return e;
+    const auto w0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_seconds();
+    const int e = run_step(d, t);
+    host_step_cpu_ += cpu_seconds() - c0;
+    host_step_wall_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    if (e) return e;
     frames_done_ += static_cast<std::uint32_t>(active_.size());
     cnt_.frames += active_.size();
     ring_tail_ = t + 1;
