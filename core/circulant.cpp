@@ -323,7 +323,8 @@ FloatCirculant::FloatCirculant(const std::vector<const CirculantMatrix*>& parts)
     q_ += m->q;
   }
   bins_ = num_bins(k_);
-  w_.assign(static_cast<std::size_t>(bins_) * p_ * q_, {});
+  wre_.assign(static_cast<std::size_t>(bins_) * p_ * q_, 0.0);
+  wim_.assign(wre_.size(), 0.0);
   std::vector<double> col(static_cast<std::size_t>(k_));
   std::vector<std::complex<double>> X(static_cast<std::size_t>(bins_));
   int j0 = 0;
@@ -333,7 +334,11 @@ FloatCirculant::FloatCirculant(const std::vector<const CirculantMatrix*>& parts)
         const float* w = m->w.data() + (static_cast<std::size_t>(i) * m->q + j) * k_;
         for (int t = 0; t < k_; ++t) col[t] = w[t];
         fft_.forward(col.data(), X.data());
-        for (int b = 0; b < bins_; ++b) w_[(static_cast<std::size_t>(b) * p_ + i) * q_ + j0 + j] = X[b];
+        for (int b = 0; b < bins_; ++b) {
+          const std::size_t at = (static_cast<std::size_t>(b) * q_ + j0 + j) * p_ + i;
+          wre_[at] = X[b].real();
+          wim_[at] = X[b].imag();
+        }
       }
     j0 += m->q;
   }
@@ -354,14 +359,28 @@ void FloatCirculant::matvec(std::initializer_list<std::pair<const double*, int>>
       for (int b = 0; b < bins_; ++b) X[static_cast<std::size_t>(b) * q_ + j] = B[b];
     }
   if (j != q_) throw std::invalid_argument("FloatCirculant: input blocks do not match the matrix");
-  for (int i = 0; i < p_; ++i) {
-    for (int b = 0; b < bins_; ++b) {
-      std::complex<double> s = 0;
-      const std::complex<double>* w = &w_[(static_cast<std::size_t>(b) * p_ + i) * q_];
-      const std::complex<double>* xb = &X[static_cast<std::size_t>(b) * q_];
-      for (int jj = 0; jj < q_; ++jj) s += w[jj] * xb[jj];
-      B[b] = s;
+  // S_i(b) = sum_j W_ij(b) X_j(b), j ascending from 0, with the complex product written out as std::complex
+  // computes it for finite values: the same sums bit for bit, without the NaN fallback that keeps the compiler from
+  // vectorizing across rows.
+  sre_.assign(static_cast<std::size_t>(bins_) * p_, 0.0);
+  sim_.assign(sre_.size(), 0.0);
+  for (int b = 0; b < bins_; ++b) {
+    double* sr = &sre_[static_cast<std::size_t>(b) * p_];
+    double* si = &sim_[static_cast<std::size_t>(b) * p_];
+    for (int jj = 0; jj < q_; ++jj) {
+      const double xr = X[static_cast<std::size_t>(b) * q_ + jj].real();
+      const double xi = X[static_cast<std::size_t>(b) * q_ + jj].imag();
+      const double* wr = &wre_[(static_cast<std::size_t>(b) * q_ + jj) * p_];
+      const double* wi = &wim_[(static_cast<std::size_t>(b) * q_ + jj) * p_];
+      for (int i = 0; i < p_; ++i) {
+        sr[i] += wr[i] * xr - wi[i] * xi;
+        si[i] += wr[i] * xi + wi[i] * xr;
+      }
     }
+  }
+  for (int i = 0; i < p_; ++i) {
+    for (int b = 0; b < bins_; ++b)
+      B[b] = {sre_[static_cast<std::size_t>(b) * p_ + i], sim_[static_cast<std::size_t>(b) * p_ + i]};
     fft_.inverse(B.data(), y + static_cast<std::size_t>(i) * k_);
   }
 }
