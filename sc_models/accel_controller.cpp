@@ -549,7 +549,8 @@ int accel_controller::fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0,
   const std::size_t per_chunk = static_cast<std::size_t>(mv.W.q()) * kRowChunk * 2 * wb;
   const std::size_t row = per_chunk * static_cast<std::size_t>(c1 - c0);
   const std::uint64_t stride = per_chunk * static_cast<std::uint64_t>(mv.chunks());
-  std::string buf(row * static_cast<std::size_t>(mv.W.bins()), '\0');
+  std::string& buf = wbuf_;  // reused: streamed weights arrive every EW-MAC tile
+  buf.resize(row * static_cast<std::size_t>(mv.W.bins()));
   if (mem_read2d(addr + per_chunk * static_cast<std::uint64_t>(c0), static_cast<std::size_t>(mv.W.bins()), row,
                    stride, buf.data()))
     return CIRCA_ERR_BUS;
@@ -560,7 +561,8 @@ int accel_controller::fetch_weights(FixedMatvec& mv, std::uint64_t addr, int c0,
 
 int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer,
                                   std::uint64_t weights) {
-  std::vector<Tile> tiles;
+  std::vector<Tile>& tiles = tiles_;
+  tiles.clear();
   auto tile = [&](const MvJob& m, int b, int e, bool last) {
     Tile t;
     t.seq = seq_++;
@@ -600,7 +602,8 @@ int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post,
 }
 
 void accel_controller::run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer) {
-  std::vector<Tile> tiles;
+  std::vector<Tile>& tiles = tiles_;
+  tiles.clear();
   for (FixedLayer* L : ls)
     for (int u = 0; u < L->cell; u += p_.cell_tile) {
       Tile t;
@@ -642,8 +645,8 @@ int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
     mark = sc_time_stamp();
     rd_mark = cnt_.ddr_rd;
   };
-  std::vector<MvJob> mvs;
-  std::vector<FixedLayer*> ls;
+  std::vector<MvJob>& mvs = mvs_;
+  std::vector<FixedLayer*>& ls = ls_;
   auto gather = [&](std::size_t l, FixedMatvec FixedLayer::*which) {
     mvs.clear();
     for (Ctx* c : active_) {

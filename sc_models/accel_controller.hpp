@@ -170,6 +170,11 @@ private:
   bool trace_ = false;
   TraceRecorder* rec_ = nullptr;
   double host_step_wall_ = 0, host_step_cpu_ = 0;
+  // Scratch reused from step to step and tile to tile, so that a frame allocates nothing.
+  std::vector<Tile> tiles_;
+  std::vector<MvJob> mvs_;
+  std::vector<FixedLayer*> ls_;
+  std::string wbuf_;
   int mem_read(std::uint64_t a, void* d, std::size_t n);
   int mem_write(std::uint64_t a, const void* s, std::size_t n);
   int mem_read2d(std::uint64_t a, std::size_t rows, std::size_t row, std::uint64_t stride, void* d);
