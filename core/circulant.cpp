@@ -218,9 +218,8 @@ __attribute__((target("avx2"))) inline void store_add(const Acc64& a, std::int64
 }
 }  // namespace
 
-__attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std::int32_t* xa,
-                                              const std::int32_t* xb, int bins, int chunks, int q, int run, int c0,
-                                              int c1, std::int64_t* acc) {
+__attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std::int32_t* xa, const std::int32_t* xb,
+                                              int bins, int chunks, int q, int run, int c0, int c1, std::int64_t* acc) {
   const std::size_t chunk_words = static_cast<std::size_t>(q) * kRowChunk * 2;
   for (int b = 0; b < bins; ++b) {
     const std::int32_t* xab = xa + static_cast<std::size_t>(b) * q;
@@ -239,8 +238,10 @@ __attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std
         __m256i sre0 = z, sim0 = z, sre1 = z, sim1 = z;
         for (int j = j0; j < j1; ++j) {
           const __m256i xr = _mm256_set1_epi32(xab[j]), xi = _mm256_set1_epi32(xbb[j]);
-          const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + static_cast<std::size_t>(j) * 16));
-          const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + static_cast<std::size_t>(j) * 16));
+          const __m256i v0 =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + static_cast<std::size_t>(j) * 16));
+          const __m256i v1 =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + static_cast<std::size_t>(j) * 16));
           sre0 = _mm256_add_epi32(sre0, _mm256_madd_epi16(v0, xr));
           sim0 = _mm256_add_epi32(sim0, _mm256_madd_epi16(v0, xi));
           sre1 = _mm256_add_epi32(sre1, _mm256_madd_epi16(v1, xr));
