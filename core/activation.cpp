@@ -83,6 +83,7 @@ Activation::Activation(ActFn fn, const ActivationSpec& spec, QFormat in, QFormat
       break;
     }
   }
+  lut_pow2_ = spec.mode == ActMode::lut && spec.interpolate && pos_shift_ >= 0;
 
   // Local counters: the table is built once, and a saturated entry (1.0 in Q1.n) is a property of the formats.
   SatCounters sat;
@@ -125,7 +126,7 @@ Activation::Activation(ActFn fn, const ActivationSpec& spec, QFormat in, QFormat
   }
 }
 
-std::int32_t Activation::eval(std::int32_t x_raw) const {
+std::int32_t Activation::eval_general(std::int32_t x_raw) const {
   const std::int64_t x = x_raw;
   if (x < -r_raw_) return lo_raw_;
   if (x >= r_raw_) return hi_raw_;

@@ -43,7 +43,7 @@ public:
 
   Activation(ActFn fn, const ActivationSpec& spec, QFormat in, QFormat out);
 
-  std::int32_t eval(std::int32_t x_raw) const;        // bit-exact, integer arithmetic only
+  std::int32_t eval(std::int32_t x_raw) const;        // bit-exact, integer arithmetic only (inline below)
   void eval(const std::int32_t* x, std::int32_t* y, int n) const;
   double eval_float(double x) const { return fn_ == ActFn::sigmoid ? 1.0 / (1.0 + std::exp(-x)) : std::tanh(x); }
 
@@ -58,6 +58,7 @@ public:
   QFormat out_format() const { return out_; }
 
 private:
+  std::int32_t eval_general(std::int32_t x_raw) const;  // PWL, no interpolation, or a step that is not 2^-s
   ActFn fn_;
   ActivationSpec spec_;
   QFormat in_, out_;
@@ -70,6 +71,23 @@ private:
   int pos_shift_ = -1;
   int slope_shift_ = 0;  // PWL: fractional bits of slope * x beyond out.n
   std::int32_t lo_raw_ = 0, hi_raw_ = 0;  // outputs below and at/above the range
+  bool lut_pow2_ = false;  // interpolated LUT whose step is 2^-pos_shift_ positions: the common case, inlined
 };
+
+// The interpolated LUT with a power-of-two step (every shipped config) inline, as each gate of each cell takes one;
+// the rest through eval_general. Both compute what the class comment defines.
+inline std::int32_t Activation::eval(std::int32_t x_raw) const {
+  if (!lut_pow2_) return eval_general(x_raw);
+  const std::int64_t x = x_raw;
+  if (x < -r_raw_) return lo_raw_;
+  if (x >= r_raw_) return hi_raw_;
+  const std::int64_t v = (x + r_raw_) * pos_mul_;
+  const std::int64_t idx = v >> pos_shift_;
+  const std::int64_t rem = v & (pos_den_ - 1);
+  const std::int64_t t0 = table_[static_cast<std::size_t>(idx)];
+  if (rem == 0) return static_cast<std::int32_t>(t0);
+  const std::int64_t num = t0 * pos_den_ + (table_[static_cast<std::size_t>(idx) + 1] - t0) * rem;
+  return static_cast<std::int32_t>(shift_round(num, pos_shift_, spec_.rounding));
+}
 
 }  // namespace circa

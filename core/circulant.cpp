@@ -193,37 +193,81 @@ namespace {
 // Eight output rows at a time: one 256-bit load holds their (re, im) int16 pairs for one input column, and
 // _mm256_madd_epi16 against a broadcast (re, -im) or (im, re) gives eight exact complex-product halves in int32
 // (symmetric saturation keeps every pair sum below 2^31). Runs of `run` columns are summed in int32, a bound the
-// weights' magnitudes prove, then widened into int64.
-__attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std::int32_t* xa,
-                                              const std::int32_t* xb, int bins, int chunks, int q, int run, int c0,
-                                              int c1, std::int64_t* acc) {
+// weights' magnitudes prove, then widened into int64. Two row chunks go through the column loop together, so each
+// broadcast input serves sixteen rows (an EW-MAC tile is two chunks); an odd last chunk runs alone. The integer
+// sums are the same whatever the grouping.
+namespace {
+struct Acc64 {
+  __m256i re_lo, re_hi, im_lo, im_hi;
+};
+
+__attribute__((target("avx2"))) inline void widen_into(Acc64& a, __m256i sre, __m256i sim) {
+  a.re_lo = _mm256_add_epi64(a.re_lo, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sre)));
+  a.re_hi = _mm256_add_epi64(a.re_hi, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sre, 1)));
+  a.im_lo = _mm256_add_epi64(a.im_lo, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sim)));
+  a.im_hi = _mm256_add_epi64(a.im_hi, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sim, 1)));
+}
+
+__attribute__((target("avx2"))) inline void store_add(const Acc64& a, std::int64_t* are, std::int64_t* aim) {
+  __m256i* d = reinterpret_cast<__m256i*>(are);
+  _mm256_storeu_si256(d, _mm256_add_epi64(_mm256_loadu_si256(d), a.re_lo));
+  _mm256_storeu_si256(d + 1, _mm256_add_epi64(_mm256_loadu_si256(d + 1), a.re_hi));
+  d = reinterpret_cast<__m256i*>(aim);
+  _mm256_storeu_si256(d, _mm256_add_epi64(_mm256_loadu_si256(d), a.im_lo));
+  _mm256_storeu_si256(d + 1, _mm256_add_epi64(_mm256_loadu_si256(d + 1), a.im_hi));
+}
+}  // namespace
+
+__attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std::int32_t* xa, const std::int32_t* xb,
+                                              int bins, int chunks, int q, int run, int c0, int c1, std::int64_t* acc) {
+  const std::size_t chunk_words = static_cast<std::size_t>(q) * kRowChunk * 2;
   for (int b = 0; b < bins; ++b) {
     const std::int32_t* xab = xa + static_cast<std::size_t>(b) * q;
     const std::int32_t* xbb = xb + static_cast<std::size_t>(b) * q;
-    for (int c = c0; c < c1; ++c) {
-      const std::int16_t* w = w16 + (static_cast<std::size_t>(b) * chunks + c) * q * kRowChunk * 2;
-      __m256i re_lo = _mm256_setzero_si256(), re_hi = re_lo, im_lo = re_lo, im_hi = re_lo;
+    auto out = [&](int c, int part) {
+      return acc + ((static_cast<std::size_t>(b) * chunks + c) * 2 + part) * kRowChunk;
+    };
+    int c = c0;
+    for (; c + 1 < c1; c += 2) {
+      const std::int16_t* w0 = w16 + (static_cast<std::size_t>(b) * chunks + c) * chunk_words;
+      const std::int16_t* w1 = w0 + chunk_words;
+      const __m256i z = _mm256_setzero_si256();
+      Acc64 a0{z, z, z, z}, a1{z, z, z, z};
       for (int j0 = 0; j0 < q; j0 += run) {
         const int j1 = std::min(q, j0 + run);
-        __m256i sre = _mm256_setzero_si256(), sim = sre;
+        __m256i sre0 = z, sim0 = z, sre1 = z, sim1 = z;
+        for (int j = j0; j < j1; ++j) {
+          const __m256i xr = _mm256_set1_epi32(xab[j]), xi = _mm256_set1_epi32(xbb[j]);
+          const __m256i v0 =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + static_cast<std::size_t>(j) * 16));
+          const __m256i v1 =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + static_cast<std::size_t>(j) * 16));
+          sre0 = _mm256_add_epi32(sre0, _mm256_madd_epi16(v0, xr));
+          sim0 = _mm256_add_epi32(sim0, _mm256_madd_epi16(v0, xi));
+          sre1 = _mm256_add_epi32(sre1, _mm256_madd_epi16(v1, xr));
+          sim1 = _mm256_add_epi32(sim1, _mm256_madd_epi16(v1, xi));
+        }
+        widen_into(a0, sre0, sim0);
+        widen_into(a1, sre1, sim1);
+      }
+      store_add(a0, out(c, 0), out(c, 1));
+      store_add(a1, out(c + 1, 0), out(c + 1, 1));
+    }
+    if (c < c1) {
+      const std::int16_t* w = w16 + (static_cast<std::size_t>(b) * chunks + c) * chunk_words;
+      const __m256i z = _mm256_setzero_si256();
+      Acc64 a{z, z, z, z};
+      for (int j0 = 0; j0 < q; j0 += run) {
+        const int j1 = std::min(q, j0 + run);
+        __m256i sre = z, sim = z;
         for (int j = j0; j < j1; ++j) {
           const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + static_cast<std::size_t>(j) * 16));
           sre = _mm256_add_epi32(sre, _mm256_madd_epi16(wv, _mm256_set1_epi32(xab[j])));
           sim = _mm256_add_epi32(sim, _mm256_madd_epi16(wv, _mm256_set1_epi32(xbb[j])));
         }
-        re_lo = _mm256_add_epi64(re_lo, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sre)));
-        re_hi = _mm256_add_epi64(re_hi, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sre, 1)));
-        im_lo = _mm256_add_epi64(im_lo, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sim)));
-        im_hi = _mm256_add_epi64(im_hi, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sim, 1)));
+        widen_into(a, sre, sim);
       }
-      std::int64_t* are = acc + ((static_cast<std::size_t>(b) * chunks + c) * 2 + 0) * kRowChunk;
-      std::int64_t* aim = acc + ((static_cast<std::size_t>(b) * chunks + c) * 2 + 1) * kRowChunk;
-      __m256i* d = reinterpret_cast<__m256i*>(are);
-      _mm256_storeu_si256(d, _mm256_add_epi64(_mm256_loadu_si256(d), re_lo));
-      _mm256_storeu_si256(d + 1, _mm256_add_epi64(_mm256_loadu_si256(d + 1), re_hi));
-      d = reinterpret_cast<__m256i*>(aim);
-      _mm256_storeu_si256(d, _mm256_add_epi64(_mm256_loadu_si256(d), im_lo));
-      _mm256_storeu_si256(d + 1, _mm256_add_epi64(_mm256_loadu_si256(d + 1), im_hi));
+      store_add(a, out(c, 0), out(c, 1));
     }
   }
 }
@@ -323,7 +367,8 @@ FloatCirculant::FloatCirculant(const std::vector<const CirculantMatrix*>& parts)
     q_ += m->q;
   }
   bins_ = num_bins(k_);
-  w_.assign(static_cast<std::size_t>(bins_) * p_ * q_, {});
+  wre_.assign(static_cast<std::size_t>(bins_) * p_ * q_, 0.0);
+  wim_.assign(wre_.size(), 0.0);
   std::vector<double> col(static_cast<std::size_t>(k_));
   std::vector<std::complex<double>> X(static_cast<std::size_t>(bins_));
   int j0 = 0;
@@ -333,7 +378,11 @@ FloatCirculant::FloatCirculant(const std::vector<const CirculantMatrix*>& parts)
         const float* w = m->w.data() + (static_cast<std::size_t>(i) * m->q + j) * k_;
         for (int t = 0; t < k_; ++t) col[t] = w[t];
         fft_.forward(col.data(), X.data());
-        for (int b = 0; b < bins_; ++b) w_[(static_cast<std::size_t>(b) * p_ + i) * q_ + j0 + j] = X[b];
+        for (int b = 0; b < bins_; ++b) {
+          const std::size_t at = (static_cast<std::size_t>(b) * q_ + j0 + j) * p_ + i;
+          wre_[at] = X[b].real();
+          wim_[at] = X[b].imag();
+        }
       }
     j0 += m->q;
   }
@@ -354,14 +403,28 @@ void FloatCirculant::matvec(std::initializer_list<std::pair<const double*, int>>
       for (int b = 0; b < bins_; ++b) X[static_cast<std::size_t>(b) * q_ + j] = B[b];
     }
   if (j != q_) throw std::invalid_argument("FloatCirculant: input blocks do not match the matrix");
-  for (int i = 0; i < p_; ++i) {
-    for (int b = 0; b < bins_; ++b) {
-      std::complex<double> s = 0;
-      const std::complex<double>* w = &w_[(static_cast<std::size_t>(b) * p_ + i) * q_];
-      const std::complex<double>* xb = &X[static_cast<std::size_t>(b) * q_];
-      for (int jj = 0; jj < q_; ++jj) s += w[jj] * xb[jj];
-      B[b] = s;
+  // S_i(b) = sum_j W_ij(b) X_j(b), j ascending from 0, with the complex product written out as std::complex
+  // computes it for finite values: the same sums bit for bit, without the NaN fallback that keeps the compiler from
+  // vectorizing across rows.
+  sre_.assign(static_cast<std::size_t>(bins_) * p_, 0.0);
+  sim_.assign(sre_.size(), 0.0);
+  for (int b = 0; b < bins_; ++b) {
+    double* sr = &sre_[static_cast<std::size_t>(b) * p_];
+    double* si = &sim_[static_cast<std::size_t>(b) * p_];
+    for (int jj = 0; jj < q_; ++jj) {
+      const double xr = X[static_cast<std::size_t>(b) * q_ + jj].real();
+      const double xi = X[static_cast<std::size_t>(b) * q_ + jj].imag();
+      const double* wr = &wre_[(static_cast<std::size_t>(b) * q_ + jj) * p_];
+      const double* wi = &wim_[(static_cast<std::size_t>(b) * q_ + jj) * p_];
+      for (int i = 0; i < p_; ++i) {
+        sr[i] += wr[i] * xr - wi[i] * xi;
+        si[i] += wr[i] * xi + wi[i] * xr;
+      }
     }
+  }
+  for (int i = 0; i < p_; ++i) {
+    for (int b = 0; b < bins_; ++b)
+      B[b] = {sre_[static_cast<std::size_t>(b) * p_ + i], sim_[static_cast<std::size_t>(b) * p_ + i]};
     fft_.inverse(B.data(), y + static_cast<std::size_t>(i) * k_);
   }
 }

@@ -139,10 +139,12 @@ public:
 
 private:
   int p_ = 0, q_ = 0, k_ = 1, bins_ = 1;
-  std::vector<std::complex<double>> w_;  // [b][i][j]
+  // FFT(w) split into real and imaginary parts, [b][j][i]: for one bin and one input block the p output rows are
+  // contiguous, so the accumulation runs across rows (vectorizable) while each row still sums over j in order.
+  std::vector<double> wre_, wim_;
   RealFft<double> fft_{1};
   mutable std::vector<std::complex<double>> X_, B_;
-  mutable std::vector<double> blk_;
+  mutable std::vector<double> blk_, sre_, sim_;  // sums [b][i]
 };
 
 }  // namespace circa

@@ -171,19 +171,31 @@ void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) {
   const int F = n.act.n + n.guard_bits;  // fractional bits of the wide gate sums
   const Rounding rnd = n.rounding;
   const int C = cell;
-  auto wide = [&](int idx) { return G.y[idx] + (joint ? 0 : R.y[idx]); };
   if (arch == Arch::lstmp) {
+    // Formats and pointers in locals: the gate stores are int32 and could alias the Numerics' int fields, which
+    // would otherwise be reloaded after every store.
     const int pe = n.weight.n + n.cell.n - F;  // peephole product -> F
+    const int guard = n.guard_bits;
+    const QFormat act = n.act;
+    const std::int64_t* gy = G.y.data();
+    const std::int64_t* ry = joint ? nullptr : R.y.data();
+    const std::int32_t *bs = bias.data(), *pp = peep.data(), *cs = c.data();
+    std::int32_t* gt = gate.data();
+    const Activation &sg = *sig, &th = *tanh_act;
     for (int u = u0; u < u1; ++u) {
+      const std::int64_t cu = cs[u];
       auto pre = [&](int g, int peep_row) {
         const int idx = g * C + u;
-        std::int64_t v = wide(idx) + shl(bias[idx], n.guard_bits);
-        if (peep_row >= 0) v += shift_round(static_cast<std::int64_t>(peep[peep_row * C + u]) * c[u], pe, rnd);
-        return write_back(v, F, n.act, rnd, SatKind::accum, sat);
+        std::int64_t v = gy[idx] + (ry ? ry[idx] : 0) + shl(bs[idx], guard);
+        if (peep_row >= 0) v += shift_round(static_cast<std::int64_t>(pp[peep_row * C + u]) * cu, pe, rnd);
+        return write_back(v, F, act, rnd, SatKind::accum, sat);
       };
-      gate[u] = sig->eval(pre(0, 0));
-      gate[C + u] = sig->eval(pre(1, 1));
-      gate[2 * C + u] = tanh_act->eval(pre(2, -1));
+      const std::int32_t ig = sg.eval(pre(0, 0));
+      const std::int32_t fg = sg.eval(pre(1, 1));
+      const std::int32_t gg = th.eval(pre(2, -1));
+      gt[u] = ig;
+      gt[C + u] = fg;
+      gt[2 * C + u] = gg;
     }
     return;
   }
@@ -222,19 +234,30 @@ void FixedLayer::cell_update(int u0, int u1, const Numerics& n, SatCounters& sat
   const int F = n.act.n + n.guard_bits;
   const int pe = n.weight.n + n.cell.n - F;
   const int F2 = std::max(n.act.n + n.cell.n, 2 * n.act.n);
+  // Locals, as in activate(): the int32 stores below could alias the Numerics' int fields.
+  const QFormat act = n.act, cellq = n.cell;
+  const int guard = n.guard_bits, fc_shift = F2 - act.n - cellq.n, ig_shift = F2 - 2 * act.n;
+  const std::int64_t* gy = G.y.data();
+  const std::int64_t* ry = joint ? nullptr : R.y.data();
+  const std::int32_t *bs = bias.data(), *pp = peep.data();
+  std::int32_t *gt = gate.data(), *cs = c.data(), *ms = m.data();
+  std::int32_t* rn = P.empty() ? r_next.data() : nullptr;
+  const Activation &sg = *sig, &tcell = *tanh_cell;
   for (int u = u0; u < u1; ++u) {
-    const std::int64_t ig = gate[u], fg = gate[C + u], gg = gate[2 * C + u];
-    const std::int64_t fc = shl(fg * c[u], F2 - n.act.n - n.cell.n);
-    const std::int64_t igp = shl(ig * gg, F2 - 2 * n.act.n);
-    c[u] = write_back(fc + igp, F2, n.cell, rnd, SatKind::cell, sat);
+    const std::int64_t ig = gt[u], fg = gt[C + u], gg = gt[2 * C + u];
+    const std::int64_t fc = shl(fg * cs[u], fc_shift);
+    const std::int64_t igp = shl(ig * gg, ig_shift);
+    const std::int32_t cn = write_back(fc + igp, F2, cellq, rnd, SatKind::cell, sat);
+    cs[u] = cn;
     const int idx = 3 * C + u;
-    std::int64_t v = G.y[idx] + (joint ? 0 : R.y[idx]) + shl(bias[idx], n.guard_bits);
-    v += shift_round(static_cast<std::int64_t>(peep[2 * C + u]) * c[u], pe, rnd);
-    const std::int32_t og = sig->eval(write_back(v, F, n.act, rnd, SatKind::accum, sat));
-    gate[idx] = og;
-    const std::int32_t tc = tanh_cell->eval(c[u]);
-    m[u] = write_back(static_cast<std::int64_t>(og) * tc, 2 * n.act.n, n.act, rnd, SatKind::act, sat);
-    if (P.empty()) r_next[u] = m[u];
+    std::int64_t v = gy[idx] + (ry ? ry[idx] : 0) + shl(bs[idx], guard);
+    v += shift_round(static_cast<std::int64_t>(pp[2 * C + u]) * cn, pe, rnd);
+    const std::int32_t og = sg.eval(write_back(v, F, act, rnd, SatKind::accum, sat));
+    gt[idx] = og;
+    const std::int32_t tc = tcell.eval(cn);
+    const std::int32_t mu = write_back(static_cast<std::int64_t>(og) * tc, 2 * act.n, act, rnd, SatKind::act, sat);
+    ms[u] = mu;
+    if (rn) rn[u] = mu;
   }
 }
 

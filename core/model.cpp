@@ -421,11 +421,12 @@ Model parse_model(std::string bytes, const std::string& path) {
                        (e.circulant ? " = " + e.circ.formula() : std::string()));
     std::vector<float> v = st.to_float(e.name);
     const std::uint64_t esize = dtype_size(t.dtype);
+    const bool inv_std = e.name == "input.inv_std";  // once per tensor, not per element
     for (std::size_t i = 0; i < v.size(); ++i) {
       if (!std::isfinite(v[i]))
         fail_at_byte(path, st.data_offset(e.name) + i * esize,
                      what + "element " + std::to_string(i) + " is " + (std::isnan(v[i]) ? "NaN" : "infinite"));
-      if (e.name == "input.inv_std" && !(v[i] > 0.0f))
+      if (inv_std && !(v[i] > 0.0f))
         fail_at_byte(path, st.data_offset(e.name) + i * esize,
                      what + "element " + std::to_string(i) + " is " + std::to_string(v[i]) + ", must be > 0");
     }
@@ -539,11 +540,12 @@ void validate_model(const Model& m, const std::string& source) {
     } else if (static_cast<std::int64_t>(values->size()) != product(e.shape)) {
       fail_in(source, what + std::to_string(values->size()) + " values, expected " + shape_str(e.shape));
     }
+    const bool inv_std = e.name == "input.inv_std";  // once per tensor, not per element
     for (std::size_t i = 0; i < values->size(); ++i) {
       const float x = (*values)[i];
       if (!std::isfinite(x))
         fail_in(source, what + "element " + std::to_string(i) + " is " + (std::isnan(x) ? "NaN" : "infinite"));
-      if (e.name == "input.inv_std" && !(x > 0.0f))
+      if (inv_std && !(x > 0.0f))
         fail_in(source, what + "element " + std::to_string(i) + " is " + std::to_string(x) + ", must be > 0");
     }
   }

@@ -134,6 +134,8 @@ void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& ut
                {"ifft_unit", acc.ifft().stats()},        {"activation_unit", acc.act().stats()},
                {"cell_update", acc.cell().stats()},      {"dma_engine", top.dma().stats()}};
   res.layers = acc.layer_totals();
+  res.host_step_wall = acc.host_step_wall();
+  res.host_step_cpu = acc.host_step_cpu();
   res.ddr_bytes_read = top.ddr().stats().bytes_read;
   res.ddr_bytes_written = top.ddr().stats().bytes_written;
 }

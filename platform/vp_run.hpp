@@ -59,6 +59,7 @@ struct VpRunResult {
   bool weights_on_chip = true;
   std::uint64_t weight_bytes = 0;
   double sim_seconds = 0;
+  double host_step_wall = 0, host_step_cpu = 0;  // host seconds spent in frame steps (accel_controller)
   std::vector<UnitReport> units;  // fft, emac, ifft, activation, cell update, dma
   std::vector<accel_controller::LayerTotals> layers;
   std::uint64_t ddr_bytes_read = 0, ddr_bytes_written = 0;

@@ -1,7 +1,9 @@
 #include "sc_models/accel_controller.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 
 #include "sw_driver/circa_regs.h"
 #include "sw_driver/runtime.hpp"
@@ -13,6 +15,11 @@ using sc_core::sc_time_stamp;
 using sc_core::SC_ZERO_TIME;
 
 namespace {
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 std::uint32_t qword(const QFormat& q) { return static_cast<std::uint32_t>(q.m) | (static_cast<std::uint32_t>(q.n) << 8); }
 }  // namespace
 
@@ -392,7 +399,12 @@ int accel_controller::run_job() {
       cnt_.ring_wait += p_.clock.to_cycles(sc_time_stamp() - w0);
     }
     if (reset_req_) return 0;
-    if (int e = run_step(d, t)) return e;
+    const auto w0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_seconds();
+    const int e = run_step(d, t);
+    host_step_cpu_ += cpu_seconds() - c0;
+    host_step_wall_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    if (e) return e;
     frames_done_ += static_cast<std::uint32_t>(active_.size());
     cnt_.frames += active_.size();
     ring_tail_ = t + 1;
@@ -553,7 +565,8 @@ int accel_controller::fetch_weights(const std::vector<FixedMatvec*>& mvs, std::u
   const std::size_t per_chunk = static_cast<std::size_t>(mv.W.q()) * kRowChunk * 2 * wb;
   const std::size_t row = per_chunk * static_cast<std::size_t>(c1 - c0);
   const std::uint64_t stride = per_chunk * static_cast<std::uint64_t>(mv.chunks());
-  std::string buf(row * static_cast<std::size_t>(mv.W.bins()), '\0');
+  std::string& buf = wbuf_;  // reused: streamed weights arrive every EW-MAC tile
+  buf.resize(row * static_cast<std::size_t>(mv.W.bins()));
   if (mem_read2d(addr + per_chunk * static_cast<std::uint64_t>(c0), static_cast<std::size_t>(mv.W.bins()), row,
                    stride, buf.data()))
     return CIRCA_ERR_BUS;
@@ -566,7 +579,8 @@ int accel_controller::fetch_weights(const std::vector<FixedMatvec*>& mvs, std::u
 
 int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer,
                                   std::uint64_t weights) {
-  std::vector<Tile> tiles;
+  std::vector<Tile>& tiles = tiles_;
+  tiles.clear();
   auto tile = [&](const MvJob& m, int b, int e, bool last) {
     Tile t;
     t.seq = seq_++;
@@ -612,7 +626,8 @@ int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post,
 }
 
 void accel_controller::run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer) {
-  std::vector<Tile> tiles;
+  std::vector<Tile>& tiles = tiles_;
+  tiles.clear();
   for (FixedLayer* L : ls)
     for (int u = 0; u < L->cell; u += p_.cell_tile) {
       Tile t;
@@ -654,8 +669,8 @@ int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
     mark = sc_time_stamp();
     rd_mark = cnt_.ddr_rd;
   };
-  std::vector<MvJob> mvs;
-  std::vector<FixedLayer*> ls;
+  std::vector<MvJob>& mvs = mvs_;
+  std::vector<FixedLayer*>& ls = ls_;
   auto gather = [&](std::size_t l, FixedMatvec FixedLayer::*which) {
     mvs.clear();
     for (Ctx* c : active_) {

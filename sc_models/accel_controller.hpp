@@ -82,6 +82,10 @@ public:
   // Per-job frame-step completion times (cycles from START), for latency reports.
   const std::vector<std::uint64_t>& frame_done_cycles() const { return frame_done_; }
   sc_core::sc_time job_start() const { return job_start_; }
+  // Host time spent simulating frame steps (all jobs): what a frame costs on the host, without elaboration, model
+  // packing, descriptor fetch or weight load. Wall clock and process CPU time, in seconds.
+  double host_step_wall() const { return host_step_wall_; }
+  double host_step_cpu() const { return host_step_cpu_; }
 
 private:
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -167,6 +171,12 @@ private:
   std::vector<LayerTotals> layer_totals_;
   bool trace_ = false;
   TraceRecorder* rec_ = nullptr;
+  double host_step_wall_ = 0, host_step_cpu_ = 0;
+  // Scratch reused from step to step and tile to tile, so that a frame allocates nothing.
+  std::vector<Tile> tiles_;
+  std::vector<MvJob> mvs_;
+  std::vector<FixedLayer*> ls_;
+  std::string wbuf_;
   int mem_read(std::uint64_t a, void* d, std::size_t n);
   int mem_write(std::uint64_t a, const void* s, std::size_t n);
   int mem_read2d(std::uint64_t a, std::size_t rows, std::size_t row, std::uint64_t stride, void* d);

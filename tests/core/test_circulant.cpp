@@ -121,6 +121,13 @@ TEST_P(FixedCirculantVsNaive, CloseToDenseExpansionAndVectorKernelIsExact) {
   W.mac(X, 0, W.chunks(), a.data());
   W.mac_scalar(X, 0, W.chunks(), b.data());
   EXPECT_EQ(a, b);
+  // Tiles start anywhere: ranges with an odd first chunk or an odd chunk count take the kernel's single-chunk path.
+  for (int c0 = 1; c0 < W.chunks(); ++c0) {
+    std::vector<std::int64_t> ra(W.acc_size(), 0), rb(W.acc_size(), 0);
+    W.mac(X, c0, W.chunks(), ra.data());
+    W.mac_scalar(X, c0, W.chunks(), rb.data());
+    EXPECT_EQ(ra, rb) << "chunks [" << c0 << ", " << W.chunks() << ")";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, FixedCirculantVsNaive,
