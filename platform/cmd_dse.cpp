@@ -88,6 +88,7 @@ struct Manifest {
   std::map<int, std::string> features;  // input dim -> ark the points read (absolute)
   std::vector<DsePoint> points;
   int frames = 0;
+  int streams = 1;  // utterances interleaved per job in every point's circa run
   DeviceSpec device;
 
   std::string base_ini() const { return (fs::path(dir) / "base.ini").string(); }
@@ -104,6 +105,7 @@ struct Manifest {
     std::vector<std::string> a = {exe,        "run",       "--config",   base_ini(),
                                   "--model",  m.path,      "--features", features.at(m.input_dim),
                                   "--report", report_of(p)};
+    if (streams > 1) a.insert(a.end(), {"--streams", std::to_string(streams)});
     for (const std::string& o : overrides_of(p)) a.push_back("--" + o);
     return a;
   }
@@ -238,6 +240,7 @@ struct DseOptions {
   std::string synth_blocks, synth_arch = "lstmp";
   int input_dim = 153, cell_dim = 1024, proj_dim = 512, layers = 1, classes = 39;
   int frames = 8;
+  int streams = 1;
   unsigned jobs = 0;
   bool no_plots = false;
   bool proj_defaulted = true;
@@ -265,6 +268,9 @@ po::options_description dse_options(DseOptions& o) {
     ("per", po::value(&o.per)->composing(), "MODEL=PER: the model's phone error rate in % (repeatable; default: "
                                             "the model's metadata, if it has one)")
     ("frames", po::value(&o.frames)->default_value(o.frames), "frames of synthetic input per point (2..100000)")
+    ("streams", po::value(&o.streams)->default_value(o.streams),
+     "utterances interleaved per job in every point (1..16, circa run --streams): cycles/frame is then a step's "
+     "steady latency over its frames, the throughput of replicated pipelines")
     ("device", po::value(&o.device), "FPGA for the fit: a name in platform/devices/ (xcku060, xc7vx690t) or an .ini")
     ("out", po::value(&o.out), "output folder: dse.csv, plots, points/, the manifest")
     ("jobs,j", po::value(&o.jobs), "points run at the same time (default: the number of cores)")
@@ -283,6 +289,7 @@ json manifest_json(const Manifest& m) {
   j["config"] = m.config_given;
   j["exe"] = m.exe;
   j["frames"] = m.frames;
+  j["streams"] = m.streams;
   j["fixed"] = m.fixed;
   json sw = json::array();
   for (const SweepKey& s : m.sweep) sw.push_back({{"key", s.key}, {"values", s.values}});
@@ -326,6 +333,7 @@ Manifest read_manifest(const std::string& dir) {
     m.config_given = j.at("config").get<std::string>();
     m.exe = j.at("exe").get<std::string>();
     m.frames = j.at("frames").get<int>();
+    m.streams = j.value("streams", 1);
     m.fixed = j.at("fixed").get<std::vector<std::string>>();
     for (const json& s : j.at("sweep"))
       m.sweep.push_back({s.at("key").get<std::string>(), s.at("values").get<std::vector<std::string>>()});
@@ -444,6 +452,8 @@ Plan plan_sweep(const DseOptions& o) {
   m.sweep = parse_sweeps(o.sweep, config, o.fixed);
   m.fixed = o.fixed;
   m.frames = o.frames;
+  if (o.streams < 1 || o.streams > 16) throw UsageError("--streams: " + std::to_string(o.streams) + " is outside 1..16");
+  m.streams = o.streams;
   m.config_given = config;
   m.dir = fs::absolute(o.out).lexically_normal().string();
 
@@ -594,7 +604,7 @@ void write_sweep(const Plan& plan, const std::string& config_path) {
   for (std::size_t i = 0; i < plan.synth.size(); ++i) save_model(plan.synth[i], m.models[i].path);
   for (const auto& [dim, path] : m.features) {
     const std::string scp = path.substr(0, path.size() - 4) + ".scp";
-    write_ark(path, synth_features(1, m.frames, dim, 1), ArkFormat::binary, scp);
+    write_ark(path, synth_features(m.streams, m.frames, dim, 1), ArkFormat::binary, scp);
   }
   write_file_atomic((dir / kManifestName).string(), manifest_json(m).dump(1) + "\n");
 }
@@ -633,7 +643,9 @@ double report_us(const std::string& path) {
   const json r = json::parse(read_file(path), nullptr, false);
   if (!r.is_object() || !r.contains("device")) return 0;
   const json& d = r["device"];
-  return d["latency_cycles"]["p50"].get<double>() / r["run"]["clock_mhz"].get<double>();
+  // A step carries a frame of every stream.
+  const double streams = r["run"].value("streams", 1u);
+  return d["latency_cycles"]["p50"].get<double>() / r["run"]["clock_mhz"].get<double>() / streams;
 }
 
 void run_points(const Manifest& m, unsigned jobs) {
@@ -753,7 +765,8 @@ std::vector<Row> collect_rows(const Manifest& m) {
       r.status = "failed";
       r.error = "unreadable report " + rep;
     } else {
-      r.vp_cpf = j["device"]["latency_cycles"]["p50"].get<double>();
+      // A step carries a frame of every stream: the steady step over the streams is the cycles per frame.
+      r.vp_cpf = j["device"]["latency_cycles"]["p50"].get<double>() / m.streams;
       r.vp_first = j["device"]["latency_cycles"]["max"].get<double>();
       r.us = r.vp_cpf / hw.clock_mhz;
       r.fps = r.us > 0 ? 1e6 / r.us : 0;
@@ -884,8 +897,10 @@ int collect(const Manifest& m, bool no_plots) {
     const DsePoint& p = *best->point;
     const std::string where = m.device.given ? "that fits " + m.device.name : "(no --device: fit not checked)";
     std::printf("  best design %s: %s %s\n", where.c_str(), p.id.c_str(), point_label(m, p).c_str());
-    std::printf("    %.0f cycles/frame = %.3f us/frame (estimate %llu cycles), %.0f frames/s, %.1f GOPS dense-eq.\n",
-                best->vp_cpf, best->us, static_cast<unsigned long long>(best->est_cpf), best->fps, best->gops);
+    std::printf("    %.0f cycles/frame = %.3f us/frame (estimate %llu cycles%s), %.0f frames/s, %.1f GOPS dense-eq.\n",
+                best->vp_cpf, best->us, static_cast<unsigned long long>(best->est_cpf),
+                m.streams > 1 ? (", one stream; the VP interleaves " + std::to_string(m.streams)).c_str() : "",
+                best->fps, best->gops);
     std::printf("    %s DSP, %s BRAM36, %s LUT", grouped(best->res.dsp).c_str(), grouped(best->res.bram36).c_str(),
                 grouped(best->res.lut).c_str());
     if (m.device.given)

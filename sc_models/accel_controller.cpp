@@ -577,57 +577,44 @@ int accel_controller::fetch_weights(const std::vector<FixedMatvec*>& mvs, std::u
   return 0;
 }
 
-int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer,
-                                  std::uint64_t weights) {
-  std::vector<Tile>& tiles = tiles_;
-  tiles.clear();
-  auto tile = [&](const MvJob& m, int b, int e, bool last) {
-    Tile t;
-    t.seq = seq_++;
-    t.frame = frame;
-    t.layer = layer;
-    t.begin = b;
-    t.end = e;
-    t.last = last;
-    t.post = post;
-    t.mv = m.mv;
-    t.lay = m.lay;
-    t.out = m.out;
-    return t;
-  };
-  // The streams' tiles go in one after another, so one stream's EW-MAC tiles follow another's FFT tiles through
-  // the pipeline instead of waiting for it to drain.
+Tile accel_controller::make_tile(const MvJob& m, TilePost post, int frame, int layer, int b, int e, bool last) {
+  Tile t;
+  t.seq = seq_++;
+  t.frame = frame;
+  t.layer = layer;
+  t.begin = b;
+  t.end = e;
+  t.last = last;
+  t.post = post;
+  t.mv = m.mv;
+  t.lay = m.lay;
+  t.out = m.out;
+  return t;
+}
+
+// The streams' tiles go in one after another, so one stream's EW-MAC tiles follow another's FFT tiles through the
+// pipeline instead of waiting for it to drain.
+void accel_controller::fft_tiles(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer,
+                                 std::vector<Tile>& tiles) {
   for (const MvJob& m : jobs)
     for (int j = 0; j < m.mv->in_blocks(); j += p_.fft_tile_blocks) {
       const int e = std::min(m.mv->in_blocks(), j + p_.fft_tile_blocks);
-      tiles.push_back(tile(m, j, e, e == m.mv->in_blocks()));
+      tiles.push_back(make_tile(m, post, frame, layer, j, e, e == m.mv->in_blocks()));
     }
-  stream_tiles(tiles, q_fft_in_, q_fft_out_, nullptr);
-  tiles.clear();
-  // EW-MAC tiles go chunk by chunk, every stream's tile of a chunk range in a row (the streams share the matrix's
-  // geometry), so weights streamed from DDR are fetched once per chunk range for all of them.
+}
+
+// EW-MAC tiles go chunk by chunk, every stream's tile of a chunk range in a row (the streams share the matrix's
+// geometry), so weights streamed from DDR are fetched once per chunk range for all of them.
+void accel_controller::emac_tiles(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer,
+                                  std::vector<Tile>& tiles) {
   const int chunks = jobs.front().mv->chunks();
   for (int c = 0; c < chunks; c += p_.emac_tile_chunks) {
     const int e = std::min(chunks, c + p_.emac_tile_chunks);
-    for (const MvJob& m : jobs) tiles.push_back(tile(m, c, e, e == chunks));
+    for (const MvJob& m : jobs) tiles.push_back(make_tile(m, post, frame, layer, c, e, e == chunks));
   }
-  int err = 0;
-  std::function<void(std::size_t)> fetch;
-  std::vector<FixedMatvec*> group;
-  if (!on_chip_)
-    fetch = [&](std::size_t i) {
-      if (err || i % jobs.size() != 0) return;
-      group.clear();
-      for (std::size_t j = i; j < i + jobs.size(); ++j) group.push_back(tiles[j].mv);
-      err = fetch_weights(group, weights, tiles[i].begin, tiles[i].end);
-    };
-  stream_tiles(tiles, q_emac_in_, q_ifft_out_, fetch);
-  return err;
 }
 
-void accel_controller::run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer) {
-  std::vector<Tile>& tiles = tiles_;
-  tiles.clear();
+void accel_controller::cell_tiles(const std::vector<FixedLayer*>& ls, int frame, int layer, std::vector<Tile>& tiles) {
   for (FixedLayer* L : ls)
     for (int u = 0; u < L->cell; u += p_.cell_tile) {
       Tile t;
@@ -640,7 +627,208 @@ void accel_controller::run_cells(const std::vector<FixedLayer*>& ls, int frame, 
       t.lay = L;
       tiles.push_back(t);
     }
+}
+
+// Before EW-MAC tile i: with weights streamed from DDR, the first tile of each chunk range fetches them for the
+// `group` streams' tiles that follow it.
+std::function<void(std::size_t)> accel_controller::weight_fetch(std::vector<Tile>& tiles, std::size_t group,
+                                                                std::uint64_t weights, int& err) {
+  if (on_chip_) return nullptr;
+  return [this, &tiles, group, weights, &err](std::size_t i) {
+    if (err || i % group != 0) return;
+    std::vector<FixedMatvec*>& mvs = fetch_group_;
+    mvs.clear();
+    for (std::size_t j = i; j < i + group; ++j) mvs.push_back(tiles[j].mv);
+    err = fetch_weights(mvs, weights, tiles[i].begin, tiles[i].end);
+  };
+}
+
+int accel_controller::run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer,
+                                  std::uint64_t weights) {
+  std::vector<Tile>& tiles = tiles_;
+  tiles.clear();
+  fft_tiles(jobs, post, frame, layer, tiles);
+  stream_tiles(tiles, q_fft_in_, q_fft_out_, nullptr);
+  tiles.clear();
+  emac_tiles(jobs, post, frame, layer, tiles);
+  int err = 0;
+  stream_tiles(tiles, q_emac_in_, q_ifft_out_, weight_fetch(tiles, jobs.size(), weights, err));
+  return err;
+}
+
+void accel_controller::run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer) {
+  std::vector<Tile>& tiles = tiles_;
+  tiles.clear();
+  cell_tiles(ls, frame, layer, tiles);
   stream_tiles(tiles, q_act_in_, q_cell_out_, nullptr);
+}
+
+// --- two stream groups, one stage apart -----------------------------------------------------------------------
+//
+// With two or more streams, the step runs as two groups (the first half of the streams and the rest), each through
+// the same sequence of phases (FFT, EW-MAC/IFFT, activation/cell update, per matvec and layer), group B one phase
+// behind group A: while A's gate MACs run, B's input FFT runs; while A's cells update, B's MACs run. Phases that
+// need the same unit run one after the other. This is how C-LSTM keeps its replicated pipelines busy: the
+// recurrence serialises one utterance's stages, independent utterances fill the gaps.
+
+void accel_controller::build_phases(const JobDesc& d, const std::vector<Ctx*>& g, int f, std::vector<Phase>& ph) {
+  const std::size_t nl = d.layers.size();
+  const std::size_t aw = word_bytes(num_.act);
+  const std::uint64_t fout = static_cast<std::uint64_t>(d.classes) * aw;
+  auto jobs_of = [&](std::size_t l, FixedMatvec FixedLayer::*which) {
+    std::vector<MvJob> j;
+    for (Ctx* c : g) {
+      FixedLayer& L = *c->layers[l];
+      j.push_back({&(L.*which), &L, nullptr});
+    }
+    return j;
+  };
+  auto matvec = [&](std::vector<MvJob> jobs, TilePost post, std::size_t layer, std::uint64_t w,
+                    std::function<void()> before, std::function<void()> after) {
+    Phase a;
+    a.q = 0;
+    a.layer = layer;
+    a.before = std::move(before);
+    fft_tiles(jobs, post, f, static_cast<int>(layer), a.tiles);
+    ph.push_back(std::move(a));
+    Phase b;
+    b.q = 1;
+    b.layer = layer;
+    b.weights = w;
+    b.group = jobs.size();
+    b.after = std::move(after);
+    emac_tiles(jobs, post, f, static_cast<int>(layer), b.tiles);
+    ph.push_back(std::move(b));
+  };
+  for (std::size_t l = 0; l < nl; ++l) {
+    const LayerDesc& ld = d.layers[l];
+    FixedLayer& L0 = *g[0]->layers[l];
+    matvec(jobs_of(l, &FixedLayer::G), TilePost::none, l, ld.w_x,
+           [g, l] {
+             for (Ctx* c : g) c->layers[l]->begin_frame(c->in);
+           },
+           nullptr);
+    if (!L0.R.empty()) matvec(jobs_of(l, &FixedLayer::R), TilePost::none, l, ld.w_r, nullptr, nullptr);
+    Phase cells;
+    cells.q = 2;
+    cells.layer = l;
+    std::vector<FixedLayer*> ls;
+    for (Ctx* c : g) ls.push_back(c->layers[l].get());
+    cell_tiles(ls, f, static_cast<int>(l), cells.tiles);
+    ph.push_back(std::move(cells));
+    if (!L0.P.empty())
+      matvec(jobs_of(l, &FixedLayer::P), TilePost::proj_writeback, l, ld.w_proj,
+             [g, l] {
+               for (Ctx* c : g) c->layers[l]->begin_projection();
+             },
+             nullptr);
+    ph.back().after = [g, l, prev = ph.back().after] {
+      if (prev) prev();
+      for (Ctx* c : g) {
+        c->layers[l]->end_frame();
+        c->in = c->layers[l]->output().data();
+      }
+    };
+  }
+  std::vector<MvJob> out;
+  for (Ctx* c : g) out.push_back({&c->out->O, nullptr, c->out.get()});
+  matvec(out, TilePost::logits_writeback, nl, d.out_w,
+         [g] {
+           for (Ctx* c : g) c->out->O.set_inputs({c->in, c->layers.back()->rec});
+         },
+         [this, g, f, fout, aw] {
+           for (Ctx* c : g) {
+             io_ = pack_words(c->out->logits.data(), c->out->logits.size(), aw);
+             if (!phase_err_ && mem_write(c->output + static_cast<std::uint64_t>(f) * fout, io_.data(), io_.size()))
+               phase_err_ = CIRCA_ERR_BUS;
+             cnt_.ddr_wr += io_.size();
+           }
+         });
+}
+
+sc_core::sc_fifo<Tile>& accel_controller::queue_in(int q) { return q == 0 ? q_fft_in_ : q == 1 ? q_emac_in_ : q_act_in_; }
+sc_core::sc_fifo<Tile>& accel_controller::queue_out(int q) {
+  return q == 0 ? q_fft_out_ : q == 1 ? q_ifft_out_ : q_cell_out_;
+}
+
+// Phases a and b (either may be null) at once. On different units their tiles stream side by side; on the same
+// unit, a's and then b's.
+void accel_controller::run_wave(Phase* a, Phase* b) {
+  for (Phase* p : {a, b})
+    if (p && p->before) p->before();
+  if (a && b && a->q == b->q) {
+    for (Phase* p : {a, b})
+      stream_tiles(p->tiles, queue_in(p->q), queue_out(p->q),
+                   p->q == 1 ? weight_fetch(p->tiles, p->group, p->weights, phase_err_) : nullptr);
+  } else {
+    struct Lane {
+      Phase* p;
+      sc_core::sc_fifo<Tile>* in;
+      sc_core::sc_fifo<Tile>* done;
+      std::function<void(std::size_t)> fetch;
+      std::size_t issued = 0, collected = 0;
+    };
+    std::vector<Lane> lanes;
+    for (Phase* p : {a, b})
+      if (p)
+        lanes.push_back({p, &queue_in(p->q), &queue_out(p->q),
+                         p->q == 1 ? weight_fetch(p->tiles, p->group, p->weights, phase_err_) : nullptr});
+    for (;;) {
+      bool busy = false, moved = false;
+      for (Lane& x : lanes) {
+        const bool more = x.issued < x.p->tiles.size() && !reset_req_;
+        if (more && (x.issued == x.collected || x.in->num_free() > 0)) {
+          if (x.fetch) x.fetch(x.issued);
+          x.in->write(x.p->tiles[x.issued++]);
+          moved = true;
+        }
+        if (x.collected < x.issued && x.done->num_available() > 0) {
+          x.done->read();
+          ++x.collected;
+          moved = true;
+        }
+        busy = busy || x.collected < x.issued || (x.issued < x.p->tiles.size() && !reset_req_);
+      }
+      if (!busy) break;
+      if (!moved) {
+        sc_core::sc_event_or_list ev;
+        for (Lane& x : lanes) ev |= x.in->data_read_event() | x.done->data_written_event();
+        wait(ev);
+      }
+    }
+  }
+  for (Phase* p : {a, b})
+    if (p && p->after) p->after();
+}
+
+int accel_controller::run_step_two_groups(const JobDesc& d, int f) {
+  const std::size_t half = (active_.size() + 1) / 2;
+  const std::vector<Ctx*> ga(active_.begin(), active_.begin() + static_cast<std::ptrdiff_t>(half)),
+      gb(active_.begin() + static_cast<std::ptrdiff_t>(half), active_.end());
+  std::vector<Phase> pa, pb;
+  build_phases(d, ga, f, pa);
+  build_phases(d, gb, f, pb);
+  phase_err_ = 0;
+  const std::size_t nl = d.layers.size();
+  sc_time mark = sc_time_stamp();
+  std::uint64_t rd_mark = cnt_.ddr_rd;
+  // Cycles go to the layer group A is in; the last wave (B's output layer alone) to the output layer.
+  for (std::size_t w = 0; w <= pa.size(); ++w) {
+    Phase* a = w < pa.size() ? &pa[w] : nullptr;
+    Phase* b = w >= 1 ? &pb[w - 1] : nullptr;
+    run_wave(a, b);
+    if (phase_err_) return phase_err_;
+    if (reset_req_) return 0;
+    const std::size_t l = a ? a->layer : nl;
+    const bool layer_ends = !a || w + 1 == pa.size() || pa[w + 1].layer != l;
+    if (layer_ends && (a || w == pa.size())) {
+      layer_totals_[l].cycles += p_.clock.to_cycles(sc_time_stamp() - mark);
+      layer_totals_[l].ddr_rd += cnt_.ddr_rd - rd_mark;
+      mark = sc_time_stamp();
+      rd_mark = cnt_.ddr_rd;
+    }
+  }
+  return 0;
 }
 
 int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
@@ -661,6 +849,13 @@ int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
   const int f = static_cast<int>(t);
   const std::size_t nl = d.layers.size();
   if (layer_totals_.size() < nl + 1) layer_totals_.resize(nl + 1);
+  if (active_.size() >= 2) {
+    if (int e = run_step_two_groups(d, f)) return e;
+    if (reset_req_) return 0;
+    frame.write(frame.read() + 1);
+    if (rec_ != nullptr) rec_->frame_end(sc_time_stamp().value());
+    return 0;
+  }
   sc_time mark = sc_time_stamp();
   std::uint64_t rd_mark = cnt_.ddr_rd;
   auto close_layer = [&](std::size_t l) {

@@ -111,6 +111,27 @@ private:
   // The matvecs of one stage for every active stream, as one tile sequence per unit.
   int run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::uint64_t weights);
   void run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer);
+  Tile make_tile(const MvJob& m, TilePost post, int frame, int layer, int b, int e, bool last);
+  void fft_tiles(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::vector<Tile>& tiles);
+  void emac_tiles(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::vector<Tile>& tiles);
+  void cell_tiles(const std::vector<FixedLayer*>& ls, int frame, int layer, std::vector<Tile>& tiles);
+  std::function<void(std::size_t)> weight_fetch(std::vector<Tile>& tiles, std::size_t group, std::uint64_t weights,
+                                                int& err);
+  // Two stream groups one phase apart (see run_step_two_groups).
+  struct Ctx;
+  struct Phase {
+    int q = 0;              // the unit chain: 0 FFT, 1 EW-MAC -> IFFT, 2 activation -> cell update
+    std::size_t layer = 0;  // layers.size() for the output layer
+    std::function<void()> before, after;  // the sequencer's own work around the phase (set-up, write-back, DMA)
+    std::vector<Tile> tiles;
+    std::uint64_t weights = 0;  // EW-MAC: where streamed weights come from
+    std::size_t group = 1;      // EW-MAC: streams per chunk range
+  };
+  void build_phases(const JobDesc& d, const std::vector<Ctx*>& g, int f, std::vector<Phase>& ph);
+  sc_core::sc_fifo<Tile>& queue_in(int q);
+  sc_core::sc_fifo<Tile>& queue_out(int q);
+  void run_wave(Phase* a, Phase* b);
+  int run_step_two_groups(const JobDesc& d, int f);
   int fetch_weights(const std::vector<FixedMatvec*>& mvs, std::uint64_t addr, int c0, int c1);
   // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait, nor
   // on results while the input has room.
@@ -159,6 +180,8 @@ private:
   };
   std::vector<Ctx> ctx_;
   std::vector<Ctx*> active_;  // the streams of the current step
+  std::vector<FixedMatvec*> fetch_group_;
+  int phase_err_ = 0;
   std::string io_;
   // Input ring (RING_HEAD / RING_TAIL).
   std::uint32_t ring_head_ = 0, ring_tail_ = 0;

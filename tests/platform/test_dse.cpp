@@ -113,6 +113,34 @@ TEST(Dse, JobListRoundTripEqualsDirectRun) {
   EXPECT_NE(slurp(jobs_dir + "/dse.csv").find("p0003,synth-k4,4,2,16,failed,"), std::string::npos);
 }
 
+// --streams runs every point with that many utterances interleaved: the cycles per frame are a step's over its
+// frames, and two streams one stage apart must beat one (the EW-MAC of one overlaps the other's FFT and cells).
+TEST(Dse, StreamsGiveCyclesPerFrameOfInterleavedUtterances) {
+  const std::string root = fresh_dir("dse_streams");
+  auto cpf = [&](const std::string& dir, const std::vector<std::string>& extra) {
+    std::vector<std::string> a = {"dse", "--config", kConfig, "--synth-blocks", "8", "--input-dim", "40",
+                                  "--cell-dim", "64", "--proj-dim", "32", "--frames", "6", "--sweep", "emac.lanes=16",
+                                  "--no-plots", "--out", root + "/" + dir};
+    a.insert(a.end(), extra.begin(), extra.end());
+    auto r = run_circa(a);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    const auto rows = lines(slurp(root + "/" + dir + "/dse.csv"));
+    EXPECT_EQ(rows.size(), 2u);
+    if (rows.size() != 2) return 0.0;
+    std::vector<std::string> cols;
+    std::istringstream in(rows[1]);
+    for (std::string c; std::getline(in, c, ',');) cols.push_back(c);
+    return std::stod(cols.at(5));  // point,model,block,emac.lanes,status,vp_cycles_per_frame
+  };
+  const double one = cpf("one", {}), two = cpf("two", {"--streams", "2"});
+  EXPECT_GT(one, 0.0);
+  EXPECT_LT(two, one);
+  EXPECT_NE(slurp(root + "/two/dse-jobs.json").find("\"streams\": 2"), std::string::npos);
+  EXPECT_EQ(run_circa({"dse", "--config", kConfig, "--synth-blocks", "8", "--streams", "17", "--out", root + "/bad"})
+                .exit_code,
+            2);
+}
+
 TEST(Dse, PerFromOptionAndPlots) {
   const std::string dir = fresh_dir("dse_per");
   for (const char* k : {"4", "8"}) {

@@ -106,9 +106,10 @@ TEST(Streaming, InterleavedStreamsGiveTheBatchOutputsAndMoreThroughput) {
   // One job carries all four utterances, so their tiles share every pipeline fill and drain.
   const double one = batch().report["device"]["cycles_per_frame"], many = four.report["device"]["cycles_per_frame"];
   EXPECT_LT(many, one);
-  // A step now carries four frames: its latency is about four frames' work.
+  // A step now carries four frames: two groups of two, one stage apart, so the EW-MAC work of all four (61 % of a
+  // single frame's cycles) is in series and only the other stages overlap: well over twice one frame's latency.
   EXPECT_GT(four.report["device"]["latency_cycles"]["p50"].get<double>(),
-            3.0 * batch().report["device"]["latency_cycles"]["p50"].get<double>());
+            2.0 * batch().report["device"]["latency_cycles"]["p50"].get<double>());
   // Weights streamed from DDR: one fetch per chunk range serves all four streams' tiles. The single-stream run
   // spends about half its time fetching (1,129 cycles/frame streamed against 563 on chip); shared four ways, the
   // fetch time per frame falls to a quarter, so four streams must come in well under 60 % of one stream's cycles.
