@@ -155,7 +155,7 @@ def make_opt(model, lr):
     return torch.optim.Adam(model.parameters(), lr=lr)
 
 
-def train_plain(model, train, dev, sil, args, log, epochs, lr, tag):
+def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=None):
     """Epochs of Adam with newbob-style halving: once the dev CE improves by less than args.halve_below
     (relative), the learning rate halves every epoch; a worse epoch is rolled back."""
     rng = np.random.default_rng(args.seed)
@@ -186,6 +186,8 @@ def train_plain(model, train, dev, sil, args, log, epochs, lr, tag):
             lr *= 0.5
             for g in opt.param_groups:
                 g["lr"] = lr
+        if checkpoint:
+            checkpoint(best_state, ep + 1)
     model.load_state_dict(best_state)
     return best
 

@@ -48,9 +48,10 @@ TEST(CliModel, InfoOnTheDefaultModel) {
   auto r = run_circa({"model", "info", kDefaultModel});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("arch:        lstmp, 2 layers"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("input 153, cell 128, projection 64, classes 39"), std::string::npos) << r.out;
-  // Layer 0: w_x is 4*128 = 512 rows over 153 inputs, ceil(153/8) = 20 block columns of k = 8.
-  EXPECT_NE(r.out.find("w_x 512x153 as 64x20 blocks, k=8"), std::string::npos) << r.out;
+  // scripts/make-default's recipe: 153 -> 256 cells -> 128 projection, block 8 everywhere.
+  EXPECT_NE(r.out.find("input 153, cell 256, projection 128, classes 39"), std::string::npos) << r.out;
+  // Layer 0: w_x is 4*256 = 1024 rows over 153 inputs, ceil(153/8) = 20 block columns of k = 8.
+  EXPECT_NE(r.out.find("w_x 1024x153 as 128x20 blocks, k=8"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("weights at:  12 bits"), std::string::npos) << r.out;
   EXPECT_EQ(r.err, "");
 }

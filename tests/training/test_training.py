@@ -7,6 +7,7 @@ import json
 import math
 import os
 import struct
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -226,6 +227,34 @@ class AgainstCirca(unittest.TestCase):
 
     def test_dense(self):
         self.check(random_model("lstmp", {n: 1 for n in nets.matrix_names("lstmp", 2, 16)}))
+
+
+@unittest.skipUnless(RUN_AGAINST_CIRCA, f"circa not built ({CIRCA}); set CIRCA_BIN")
+class BundledDefault(unittest.TestCase):
+    """The embedded default (models/default.safetensors, data/test.*, from scripts/make-default): a trained model
+    that the 16-bit datapath of platform/configs/default.ini runs as the float model does, frame by frame."""
+
+    def test_fixed_agrees_with_float_on_the_bundled_utterances(self):
+        model = os.path.join(ROOT, "models", "default.safetensors")
+        scp, ali = (os.path.join(ROOT, "data", "test." + e) for e in ("scp", "ali"))
+        _, per_float, lp_float = circa_io.run(CIRCA, model, scp, labels=ali, functional=True, precision="float",
+                                              out=True)
+        _, per_fixed, lp_fixed = circa_io.run(CIRCA, model, scp, labels=ali, functional=True, precision="fixed",
+                                              out=True)
+        self.assertEqual(sorted(lp_float), sorted(lp_fixed))
+        agree = np.concatenate([lp_fixed[k].argmax(1) == lp_float[k].argmax(1) for k in lp_float])
+        self.assertGreater(len(agree), 1000)
+        self.assertGreaterEqual(100.0 * agree.mean(), 99.0)
+        # A trained model: far better than chance on its own test utterances.
+        self.assertLess(per_float, 50.0)
+        self.assertLess(per_fixed, 50.0)
+
+    def test_run_without_arguments_prints_per(self):
+        # On the virtual platform, from another folder: circa finds the embedded default and its alignment.
+        with tempfile.TemporaryDirectory() as tmp:
+            p = subprocess.run([CIRCA, "run"], capture_output=True, text=True, cwd=tmp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^PER: [0-9.]+%$")
 
 
 def kaldi_phones():
