@@ -1,4 +1,5 @@
 #include "platform/cli.hpp"
+#include "platform/hw_config.hpp"
 
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -85,6 +86,21 @@ bool take_hw_override(const Args& args, std::size_t& i, std::vector<std::string>
     out.push_back(key + "=" + args[++i]);
   }
   return true;
+}
+
+bool parse_with_hw_overrides(const Args& args, const boost::program_options::options_description& d,
+                             std::vector<std::string>& overrides, boost::program_options::variables_map& vm) {
+  namespace po = boost::program_options;
+  Args rest;
+  for (std::size_t i = 0; i < args.size(); ++i)
+    if (!take_hw_override(args, i, overrides)) rest.push_back(args[i]);
+  po::store(po::command_line_parser(rest).options(d).run(), vm);
+  if (vm.count("help")) {
+    std::cout << d << "\n" << hw_options_help();
+    return true;
+  }
+  po::notify(vm);
+  return false;
 }
 
 }  // namespace circa

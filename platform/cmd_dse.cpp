@@ -957,16 +957,8 @@ void emit_jobs(const Manifest& m, const std::string& file) {
 int cmd_dse(const Args& args) {
   DseOptions o;
   po::options_description d = dse_options(o);
-  Args rest;
-  for (std::size_t i = 0; i < args.size(); ++i)
-    if (!take_hw_override(args, i, o.fixed)) rest.push_back(args[i]);
   po::variables_map vm;
-  po::store(po::command_line_parser(rest).options(d).run(), vm);
-  if (vm.count("help")) {
-    std::cout << d << "\n" << hw_options_help();
-    return 0;
-  }
-  po::notify(vm);
+  if (parse_with_hw_overrides(args, d, o.fixed, vm)) return 0;
   o.proj_defaulted = vm["proj-dim"].defaulted();
 
   if (!o.collect.empty()) {

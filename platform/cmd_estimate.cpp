@@ -152,17 +152,9 @@ int cmd_estimate(const Args& args) {
     ("device", po::value(&device), "FPGA: a name in platform/devices/ (xcku060, xc7vx690t) or an .ini path")
     ("json", po::bool_switch(&json_out), "print JSON instead of text");
   // clang-format on
-  Args rest;
   std::vector<std::string> overrides;
-  for (std::size_t i = 0; i < args.size(); ++i)
-    if (!take_hw_override(args, i, overrides)) rest.push_back(args[i]);
   po::variables_map vm;
-  po::store(po::command_line_parser(rest).options(d).run(), vm);
-  if (vm.count("help")) {
-    std::cout << d << "\n" << hw_options_help();
-    return 0;
-  }
-  po::notify(vm);
+  if (parse_with_hw_overrides(args, d, overrides, vm)) return 0;
   if (config.empty()) config = default_config_path();
   if (model_path.empty()) model_path = default_model_path();
 

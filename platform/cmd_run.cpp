@@ -89,17 +89,9 @@ RunOptions parse_run_options(const Args& args, bool& help) {
     ("ring-frames", po::value(&o.ring_frames)->default_value(o.ring_frames),
      "input ring size in frames per stream, with --frame-period (1..65535)");
   // clang-format on
-  Args rest;
-  for (std::size_t i = 0; i < args.size(); ++i)
-    if (!take_hw_override(args, i, o.hw_overrides)) rest.push_back(args[i]);
   po::variables_map vm;
-  po::store(po::command_line_parser(rest).options(d).run(), vm);
-  help = vm.count("help") > 0;
-  if (help) {
-    std::cout << d << "\n" << hw_options_help();
-    return o;
-  }
-  po::notify(vm);
+  help = parse_with_hw_overrides(args, d, o.hw_overrides, vm);
+  if (help) return o;
   o.labels_given = vm.count("labels") > 0;
   if (o.precision != "fixed" && o.precision != "float")
     throw UsageError("--precision: '" + o.precision + "' is not fixed or float");
