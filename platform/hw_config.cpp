@@ -79,10 +79,12 @@ po::options_description make_options(HwConfig& c, Raw& r) {
   return d;
 }
 
-void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string>& where) {
+void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string>& where, const std::string& source) {
+  // Where a key's value came from: its line, the option that set it, or (a default) the file as a whole; a check
+  // across keys can fail on a default, e.g. ddr.page_bytes against a burst_length set in the file.
   auto at = [&](const std::string& key) {
     auto it = where.find(key);
-    return it != where.end() ? it->second : std::string("option --") + key;
+    return it != where.end() ? it->second : source;
   };
   c.weight_q = parse_qformat(r.weight_q, at("numerics.weight"));
   c.activation_q = parse_qformat(r.activation_q, at("numerics.activation"));
@@ -96,6 +98,7 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
     s << v;
     return ", got '" + printable(s.str()) + "'";
   };
+  auto set = [&](const std::string& key) { return where.count(key) ? std::string() : std::string(" (the default)"); };
   if (c.accumulator_bits < 32 || c.accumulator_bits > 64)
     bad("numerics.accumulator_bits", "must be 32..64" + got(c.accumulator_bits));
   if (c.rounding != "half_even" && c.rounding != "half_up")
@@ -111,9 +114,11 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
     if (v < k.lo || v > k.hi)
       bad(k.key, "must be " + std::to_string(k.lo) + ".." + std::to_string(k.hi) + got(v));
   }
-  const long long burst = c.ints.ddr_bus_bytes * c.ints.ddr_burst_length;
-  if (c.ints.ddr_page_bytes % burst) bad("ddr.page_bytes", "must be a multiple of bus_bytes * burst_length" + got(c.ints.ddr_page_bytes));
   if (c.ints.ddr_burst_length % 2) bad("ddr.burst_length", "must be even" + got(c.ints.ddr_burst_length));
+  const long long burst = c.ints.ddr_bus_bytes * c.ints.ddr_burst_length;
+  if (c.ints.ddr_page_bytes % burst)
+    bad("ddr.page_bytes", "must be a multiple of bus_bytes * burst_length = " + std::to_string(burst) +
+                              got(c.ints.ddr_page_bytes) + set("ddr.page_bytes"));
 }
 
 std::string trim(const std::string& s) {
@@ -246,7 +251,7 @@ HwConfig load_hw_config_text(const std::string& text, const std::string& ini_pat
         throw InputError(pos + ": " + printable(e.what()));
     throw InputError(failing + ": " + printable(e.what()));
   }
-  validate(c, r, where);
+  validate(c, r, where, ini_path);
   return c;
 }
 

@@ -86,16 +86,21 @@ class Log:
             self.f.flush()
 
 
-def run_epoch(model, split, opt, args, rng, penalty=None, max_steps=None, log=None, after_step=None):
+def run_epoch(model, split, opt, args, rng, penalty=None, max_steps=None, log=None, after_step=None, teacher=None):
     """One pass (or max_steps optimizer steps) of truncated BPTT: a batch of utterances is cut into chunks of
-    args.chunk frames; each chunk is one optimizer step, and the state carries over (detached) to the next."""
+    args.chunk frames; each chunk is one optimizer step, and the state carries over (detached) to the next.
+    With a teacher (knowledge distillation), the loss is (1 - a) CE + a T^2 KL(teacher_T || model_T), a =
+    args.kd_weight, T = args.kd_temp, the teacher's state carried along the same chunks."""
     model.train()
+    if teacher is not None:
+        teacher.eval()
+    kd_a, kd_t = getattr(args, "kd_weight", 0.0), getattr(args, "kd_temp", 1.0)
     tot_loss, tot_frames, steps = 0.0, 0, 0
     t0 = time.time()
     batches = make_batches(split, args.batch, rng)
     for bi, idx in enumerate(batches):
         x, y = pad_batch(split, idx)
-        state = None
+        state = tstate = None
         for s in range(0, x.shape[0], args.chunk):
             xs, ys = x[s:s + args.chunk], y[s:s + args.chunk]
             valid = int((ys >= 0).sum())
@@ -103,7 +108,17 @@ def run_epoch(model, split, opt, args, rng, penalty=None, max_steps=None, log=No
                 break
             logits, state = model(xs, state)
             ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ys.reshape(-1), ignore_index=-100)
-            loss = ce + penalty() if penalty is not None else ce
+            loss = ce
+            if teacher is not None:
+                with torch.no_grad():
+                    tlogits, tstate = teacher(xs, tstate)
+                mask = (ys.reshape(-1) >= 0)
+                sl = F.log_softmax(logits.reshape(-1, logits.shape[-1])[mask] / kd_t, dim=-1)
+                tl = F.log_softmax(tlogits.reshape(-1, tlogits.shape[-1])[mask] / kd_t, dim=-1)
+                kd = F.kl_div(sl, tl, log_target=True, reduction="batchmean") * kd_t * kd_t
+                loss = (1.0 - kd_a) * ce + kd_a * kd
+            if penalty is not None:
+                loss = loss + penalty()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -155,7 +170,7 @@ def make_opt(model, lr):
     return torch.optim.Adam(model.parameters(), lr=lr)
 
 
-def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=None):
+def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=None, teacher=None):
     """Epochs of Adam with newbob-style halving: once the dev CE improves by less than args.halve_below
     (relative), the learning rate halves every epoch; a worse epoch is rolled back."""
     rng = np.random.default_rng(args.seed)
@@ -167,7 +182,7 @@ def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=N
     halving = False
     for ep in range(epochs):
         t0 = time.time()
-        tr, steps = run_epoch(model, train, opt, args, rng, log=log)
+        tr, steps = run_epoch(model, train, opt, args, rng, log=log, teacher=teacher)
         msg = f"{tag} epoch {ep + 1}/{epochs}: lr {lr:.2e}, train CE {tr:.4f}, {steps} steps, {time.time() - t0:.0f} s"
         if dev is None:
             log(msg)

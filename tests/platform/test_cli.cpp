@@ -169,6 +169,14 @@ TEST(CliRun, ConfigErrorsNameTheLine) {
   expect_input_error(run_circa({"run", "--config", d + "/e.ini"}), d + "/e.ini: line 2");
   std::ofstream(d + "/f.ini") << "[numerics]\nweight = Q1.30\n";
   expect_input_error(run_circa({"run", "--config", d + "/f.ini"}), d + "/f.ini: line 2");
+  // A check across keys that fails on a default names the file and says the value is the default (it used to
+  // name an option that was never given).
+  std::ofstream(d + "/g.ini") << "[ddr]\nbus_bytes = 8\nburst_length = 6\n";
+  expect_input_error(run_circa({"run", "--config", d + "/g.ini"}),
+                     d + "/g.ini: ddr.page_bytes: must be a multiple of bus_bytes * burst_length = 48, got '8192' "
+                         "(the default)");
+  std::ofstream(d + "/h.ini") << "[ddr]\nburst_length = 9\n";
+  expect_input_error(run_circa({"run", "--config", d + "/h.ini"}), d + "/h.ini: line 2: ddr.burst_length: must be even");
 }
 
 TEST(CliRun, FeatureDimensionMustMatchTheModel) {
