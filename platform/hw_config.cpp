@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "core/atomic_file.hpp"
@@ -39,12 +38,21 @@ constexpr const char* kNoPercent = "'%' is not allowed in hardware keys or value
 }  // namespace
 
 QFormat parse_qformat(const std::string& text, const std::string& where) {
-  static const std::regex re(R"(Q([0-9]{1,2})\.([0-9]{1,2}))");
-  std::smatch mt;
-  if (!std::regex_match(text, mt, re))
+  // Qm.n with one or two digits each, by hand: std::regex allocates down a recursion as deep as the input, which
+  // made the sanitizer build's fuzzing slow down and its stack depot grow without bound.
+  auto digits = [&](std::size_t& i, int& v) {
+    const std::size_t start = i;
+    v = 0;
+    while (i < text.size() && i - start < 2 && text[i] >= '0' && text[i] <= '9') v = v * 10 + (text[i++] - '0');
+    return i > start;
+  };
+  std::size_t i = 1;
+  QFormat q{0, 0};
+  const bool ok = !text.empty() && text[0] == 'Q' && digits(i, q.m) && i < text.size() && text[i++] == '.' &&
+                  digits(i, q.n) && i == text.size();
+  if (!ok)
     throw InputError(where + ": '" + printable(text) +
                      "' is not a Q format (expected Qm.n, e.g. Q8.8; m counts the sign bit)");
-  QFormat q{std::stoi(mt[1]), std::stoi(mt[2])};
   if (q.m < 1 || q.bits() < 8 || q.bits() > 18)
     throw InputError(where + ": " + text + " has " + std::to_string(q.bits()) +
                      " bits; circa supports 8 to 18 bits with m >= 1");

@@ -227,3 +227,32 @@ TEST(EstimateEnergy, HandDerived) {
   EXPECT_NEAR(estimate_energy(narrow, p, 0.0).emac_uj, 1000 * 10.125e-6, 1e-12);
   EXPECT_EQ(estimate_energy(narrow, p, 0.0).static_uj, 0.0);
 }
+
+// Q formats as the hardware config spells them: Qm.n, one or two digits each, 8 to 18 bits, m >= 1.
+TEST(HwConfigQFormat, ParsesQmnAndRejectsTheRest) {
+  using circa::parse_qformat;
+  const circa::QFormat a = parse_qformat("Q8.8", "x.ini: line 1");
+  EXPECT_EQ(a.m, 8);
+  EXPECT_EQ(a.n, 8);
+  const circa::QFormat b = parse_qformat("Q1.17", "x");
+  EXPECT_EQ(b.m, 1);
+  EXPECT_EQ(b.n, 17);
+  const circa::QFormat c = parse_qformat("Q06.10", "x");  // a leading zero is a digit like any other
+  EXPECT_EQ(c.m, 6);
+  EXPECT_EQ(c.n, 10);
+  for (const char* bad : {"", "Q", "Q8", "Q8.", "Q.8", "q8.8", "Q8,8", "Q8.8 ", " Q8.8", "Q123.4", "Q4.123", "Q8.8.8",
+                          "Q+8.8", "Q-1.9", "Q8.8x"}) {
+    try {
+      parse_qformat(bad, "x.ini: line 3");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const circa::InputError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("x.ini: line 3: '", 0), 0u) << e.what();
+      EXPECT_NE(std::string(e.what()).find("is not a Q format"), std::string::npos) << e.what();
+    }
+  }
+  // Well formed, but outside what the datapath supports.
+  EXPECT_THROW(parse_qformat("Q0.12", "x"), circa::InputError);   // no sign bit
+  EXPECT_THROW(parse_qformat("Q4.3", "x"), circa::InputError);    // 7 bits
+  EXPECT_THROW(parse_qformat("Q10.10", "x"), circa::InputError);  // 20 bits
+  EXPECT_NO_THROW(parse_qformat("Q9.9", "x"));                    // 18 bits
+}
