@@ -25,6 +25,7 @@ import nets  # noqa: E402
 import per  # noqa: E402
 import quant  # noqa: E402
 import st  # noqa: E402
+import trainer  # noqa: E402
 
 torch.set_num_threads(1)
 CIRCA = os.environ.get("CIRCA_BIN", circa_io.default_circa())
@@ -146,6 +147,54 @@ class Model(unittest.TestCase):
         torch.testing.assert_close(y, torch.tensor([0.0, 2 / 256, 0.0, 128 - 1 / 256, -128.0]))
         y.sum().backward()
         torch.testing.assert_close(x.grad, torch.ones(5))  # straight through
+
+
+class Distillation(unittest.TestCase):
+    """scripts/train --teacher: the loss is (1 - a) CE + a T^2 KL(teacher_T || student_T) over labelled frames."""
+
+    def setup(self, labels_seed):
+        rng = np.random.default_rng(3)
+        lens = [37, 45, 29, 50]
+        feats = [rng.standard_normal((n, 21)).astype(np.float32) for n in lens]
+        lab = np.random.default_rng(labels_seed)
+        labels = [lab.integers(0, 39, n) for n in lens]
+        split = trainer.Split([f"u{i}" for i in range(4)], feats, labels)
+        torch.manual_seed(5)
+        teacher = random_model("lstmp", {})
+        student = random_model("lstmp", {n: 4 for n in nets.matrix_names("lstmp", 2, 16)})
+        args = type("A", (), dict(batch=2, chunk=16, clip=5.0, kd_weight=1.0, kd_temp=2.0, log_every=0))()
+        return split, teacher, student, args
+
+    def kl(self, split, teacher, student, T):
+        """Mean over frames of KL(teacher_T || student_T), whole utterances, computed here from the logits."""
+        tot, n = 0.0, 0
+        with torch.no_grad():
+            for f in split.feats:
+                x = torch.from_numpy(f)[:, None]
+                pt = torch.softmax(teacher(x)[0][:, 0].double() / T, -1)
+                ps = torch.softmax(student(x)[0][:, 0].double() / T, -1)
+                tot += float((pt * (pt.log() - ps.log())).sum())
+                n += len(f)
+        return tot / n
+
+    def train(self, labels_seed):
+        split, teacher, student, args = self.setup(labels_seed)
+        before = self.kl(split, teacher, student, args.kd_temp)
+        opt = torch.optim.Adam(student.parameters(), lr=1e-2)
+        for ep in range(6):
+            trainer.run_epoch(student, split, opt, args, np.random.default_rng(ep), teacher=teacher)
+        return before, self.kl(split, teacher, student, args.kd_temp), student
+
+    def test_pulls_the_student_towards_the_teacher(self):
+        before, after, _ = self.train(labels_seed=1)
+        self.assertGreater(before, 0.05)
+        self.assertLess(after, 0.5 * before)
+
+    def test_weight_one_ignores_the_labels(self):
+        _, _, a = self.train(labels_seed=1)
+        _, _, b = self.train(labels_seed=2)
+        for (n, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
+            torch.testing.assert_close(p, q, rtol=0, atol=0, msg=n)
 
 
 class Export(unittest.TestCase):
