@@ -207,11 +207,12 @@ def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=N
     return best
 
 
-def admm(model, train, dev, sil, args, log):
+def admm(model, train, dev, sil, args, log, teacher=None):
     """E-RNN's ADMM. Every matrix with k > 1 is dense (W) during the W-steps, which minimise
     CE + rho/2 ||W - Z + U||^2 (Adam on the CE; the penalty inside Adam's gradient with --admm-penalty coupled, or
     as a separate gradient step after each Adam step, the default); the Z-step projects W + U onto block-circulant
-    matrices (diagonal means) and U += W - Z. rho grows by args.rho_mult per iteration."""
+    matrices (diagonal means) and U += W - Z. rho grows by args.rho_mult per iteration. With a teacher, the W-steps'
+    CE is the distillation loss of run_epoch."""
     mats = [(n, m) for n, m in model.named_matrices() if m.k > 1 and not m.circulant]
     Z = {n: circ.project(m.weight.detach(), m.k) for n, m in mats}
     U = {n: torch.zeros_like(m.weight) for n, m in mats}
@@ -245,7 +246,7 @@ def admm(model, train, dev, sil, args, log):
                     m.weight.sub_(gamma * (m.weight - Zd[n] + U[n]))
 
         tr, steps = run_epoch(model, train, opt, args, rng, penalty=penalty, max_steps=steps_per_iter,
-                              after_step=after_step)
+                              after_step=after_step, teacher=teacher)
         with torch.no_grad():
             gap_num = gap_den = 0.0
             for n, m in mats:

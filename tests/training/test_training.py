@@ -197,6 +197,28 @@ class Distillation(unittest.TestCase):
             torch.testing.assert_close(p, q, rtol=0, atol=0, msg=n)
 
 
+    def admm(self, labels_seed, with_teacher):
+        """ADMM's W-steps (scripts/train --kd-admm) on a dense student, then the hard projection."""
+        split, teacher, _, args = self.setup(labels_seed)
+        torch.manual_seed(6)
+        student = nets.AcousticModel("lstmp", 21, 32, 16, 2, 39, {n: 4 for n in nets.matrix_names("lstmp", 2, 16)},
+                                     circulant=False)
+        for k, v in dict(seed=0, admm_iters=3, admm_iter_epochs=None, admm_lr=1e-2, admm_penalty="decoupled",
+                         rho=0.5, rho_mult=2.0, rho_max=1e9, admm_eval=False).items():
+            setattr(args, k, v)
+        trainer.admm(student, split, None, 38, args, lambda msg: None, teacher if with_teacher else None)
+        return student
+
+    def test_admm_w_steps_distil_when_given_a_teacher(self):
+        # Weight 1: the W-steps see only the teacher, so the labels cannot matter...
+        a, b = self.admm(1, True), self.admm(2, True)
+        for (n, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
+            torch.testing.assert_close(p, q, rtol=0, atol=0, msg=n)
+        # ...and without the teacher they do (so the first comparison is not vacuous).
+        c, d = self.admm(1, False), self.admm(2, False)
+        self.assertTrue(any(not torch.equal(p, q) for p, q in zip(c.state_dict().values(), d.state_dict().values())))
+
+
 class Export(unittest.TestCase):
     def test_layout(self):
         m = random_model("lstmp", {"layers.0.w_x": 4, "layers.0.w_r": 2, "layers.1.w_proj": 16})
