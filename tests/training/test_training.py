@@ -190,12 +190,14 @@ class Distillation(unittest.TestCase):
         self.assertGreater(before, 0.05)
         self.assertLess(after, 0.5 * before)
 
-    def test_weight_one_ignores_the_labels(self):
-        _, _, a = self.train(labels_seed=1)
-        _, _, b = self.train(labels_seed=2)
+    def assert_same_weights(self, a, b):
         for (n, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
             torch.testing.assert_close(p, q, rtol=0, atol=0, msg=n)
 
+    def test_weight_one_ignores_the_labels(self):
+        _, _, a = self.train(labels_seed=1)
+        _, _, b = self.train(labels_seed=2)
+        self.assert_same_weights(a, b)
 
     def admm(self, labels_seed, with_teacher):
         """ADMM's W-steps (scripts/train --kd-admm) on a dense student, then the hard projection."""
@@ -211,9 +213,7 @@ class Distillation(unittest.TestCase):
 
     def test_admm_w_steps_distil_when_given_a_teacher(self):
         # Weight 1: the W-steps see only the teacher, so the labels cannot matter...
-        a, b = self.admm(1, True), self.admm(2, True)
-        for (n, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
-            torch.testing.assert_close(p, q, rtol=0, atol=0, msg=n)
+        self.assert_same_weights(self.admm(1, True), self.admm(2, True))
         # ...and without the teacher they do (so the first comparison is not vacuous).
         c, d = self.admm(1, False), self.admm(2, False)
         self.assertTrue(any(not torch.equal(p, q) for p, q in zip(c.state_dict().values(), d.state_dict().values())))
