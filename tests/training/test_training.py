@@ -219,6 +219,27 @@ class Distillation(unittest.TestCase):
         self.assertTrue(any(not torch.equal(p, q) for p, q in zip(c.state_dict().values(), d.state_dict().values())))
 
 
+class TrainArguments(unittest.TestCase):
+    """scripts/train rejects contradictory options with one line and exit code 2, before it writes anything."""
+
+    def check(self, extra, message):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "run")
+            p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train"), "--out", out] + extra,
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(message, p.stderr.strip().splitlines()[-1])
+            self.assertFalse(os.path.exists(out))
+
+    def test_kd_admm_needs_admm_and_a_teacher(self):
+        self.check(["--kd-admm"], "--kd-admm needs --method admm and --teacher")
+        self.check(["--kd-admm", "--method", "admm"], "--kd-admm needs --method admm and --teacher")
+        self.check(["--kd-admm", "--method", "dense", "--teacher", "t.pt"], "--kd-admm needs --method admm")
+
+    def test_kd_weight_out_of_range(self):
+        self.check(["--kd-weight", "1.5"], "--kd-weight takes a value in [0, 1]")
+
+
 class Export(unittest.TestCase):
     def test_layout(self):
         m = random_model("lstmp", {"layers.0.w_x": 4, "layers.0.w_r": 2, "layers.1.w_proj": 16})
