@@ -103,10 +103,12 @@ def read_phones(path):
     """phones.txt ('name index' per line) -> names in class order."""
     pairs = []
     with open(path) as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             if line.strip():
-                name, idx = line.split()
-                pairs.append((int(idx), name))
+                fields = line.split()
+                if len(fields) != 2 or not fields[1].isdigit():
+                    raise ValueError(f"{path}:{n}: expected 'phone index', got {line.strip()[:40]!r}")
+                pairs.append((int(fields[1]), fields[0]))
     pairs.sort()
     if [i for i, _ in pairs] != list(range(len(pairs))):
         raise ValueError(f"{path}: class indices are not 0..{len(pairs) - 1}")

@@ -38,6 +38,8 @@ def load_split(corpus, split, phones, cmvn, max_utts=None):
             raise ValueError(f"{split}: utterance {key} has no alignment")
         if len(ali[key]) != len(mat):
             raise ValueError(f"{split}: utterance {key} has {len(mat)} frames and {len(ali[key])} labels")
+        if mat.shape[1] != len(mean) or (feats and mat.shape[1] != feats[0].shape[1]):
+            raise ValueError(f"{scp}: utterance {key} has {mat.shape[1]} dims, cmvn.npy {len(mean)}")
         keys.append(key)
         feats.append((mat - mean) * inv_std)
         labels.append(ali[key])
@@ -75,8 +77,24 @@ def detach_state(state):
 
 
 class Log:
-    def __init__(self, path=None):
-        self.f = open(path, "a") if path else None
+    """Lines with a time stamp, to stdout and (once open) to a file. With hold=True the file and its folder are
+    only created by open(), which writes the lines logged so far: a run that stops on a usage error before it
+    starts leaves nothing behind."""
+
+    def __init__(self, path=None, hold=False):
+        self.path, self.held, self.f = path, [], None
+        if path and not hold:
+            self.open()
+
+    def open(self):
+        if self.f is None and self.path:
+            folder = os.path.dirname(self.path)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            self.f = open(self.path, "a")
+            self.f.writelines(line + "\n" for line in self.held)
+            self.f.flush()
+        self.held = []
 
     def __call__(self, msg):
         line = time.strftime("%H:%M:%S ") + msg
@@ -84,6 +102,8 @@ class Log:
         if self.f:
             self.f.write(line + "\n")
             self.f.flush()
+        elif self.path:
+            self.held.append(line)
 
 
 def run_epoch(model, split, opt, args, rng, penalty=None, max_steps=None, log=None, after_step=None, teacher=None):

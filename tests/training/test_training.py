@@ -239,6 +239,23 @@ class TrainArguments(unittest.TestCase):
     def test_kd_weight_out_of_range(self):
         self.check(["--kd-weight", "1.5"], "--kd-weight takes a value in [0, 1]")
 
+    def test_missing_or_malformed_corpus(self):
+        with tempfile.TemporaryDirectory() as corpus:
+            self.check(["--corpus", corpus], f"scripts/train: corpus {corpus}: ")
+            self.check(["--corpus", corpus], "phones.txt")
+            with open(os.path.join(corpus, "phones.txt"), "w") as f:
+                f.write("sil 0\naa one\n")
+            self.check(["--corpus", corpus], "phones.txt:2: expected 'phone index', got 'aa one'")
+            with open(os.path.join(corpus, "phones.txt"), "w") as f:
+                f.writelines(f"{p} {i}\n" for i, p in enumerate(["sil", "aa", "b"]))
+            with open(os.path.join(corpus, "cmvn.npy"), "w") as f:
+                f.write("not numpy\n")
+            self.check(["--corpus", corpus], "cmvn.npy: not a .npy array")
+            np.save(os.path.join(corpus, "cmvn.npy"), np.zeros((3, 4)))
+            self.check(["--corpus", corpus], "cmvn.npy: float64 (3, 4) is not a 2 x dims float array")
+            np.save(os.path.join(corpus, "cmvn.npy"), np.zeros((2, 4), np.float32))
+            self.check(["--corpus", corpus], "train.scp")
+
 
 class Export(unittest.TestCase):
     def test_layout(self):
