@@ -257,6 +257,26 @@ class TrainArguments(unittest.TestCase):
             self.check(["--corpus", corpus], "train.scp")
 
 
+class EvalArguments(unittest.TestCase):
+    def test_missing_or_malformed_corpus(self):
+        """scripts/eval on a corpus without its files: one line naming the file, exit code 2, no table written."""
+        with tempfile.TemporaryDirectory() as corpus:
+            out = os.path.join(corpus, "table.md")
+            for phones, message in ((None, "phones.txt"), ("sil 0\naa\n", "phones.txt:2: expected 'phone index'"),
+                                    ("sil 0\naa 1\n", "test.scp")):
+                if phones is not None:
+                    with open(os.path.join(corpus, "phones.txt"), "w") as f:
+                        f.write(phones)
+                p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "eval"), "--corpus", corpus,
+                                    "--out", out], capture_output=True, text=True)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                lines = p.stderr.strip().splitlines()
+                self.assertEqual(len(lines), 1, p.stderr)
+                self.assertIn(f"scripts/eval: corpus {corpus}: ", lines[0])
+                self.assertIn(message, lines[0])
+                self.assertFalse(os.path.exists(out))
+
+
 class Export(unittest.TestCase):
     def test_layout(self):
         m = random_model("lstmp", {"layers.0.w_x": 4, "layers.0.w_r": 2, "layers.1.w_proj": 16})
