@@ -112,7 +112,14 @@ def read_phones(path):
     pairs.sort()
     if [i for i, _ in pairs] != list(range(len(pairs))):
         raise ValueError(f"{path}: class indices are not 0..{len(pairs) - 1}")
+    if "sil" not in (n for _, n in pairs):
+        raise ValueError(f"{path}: no phone 'sil' (PER scoring needs it)")
     return [n for _, n in pairs]
+
+
+def one_line(e):
+    """An exception's message cut to its first line (its type's name if it has none), for one-line errors."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 def read_alignment(path, phones):

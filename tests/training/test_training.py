@@ -247,6 +247,9 @@ class TrainArguments(unittest.TestCase):
                 f.write("sil 0\naa one\n")
             self.check(["--corpus", corpus], "phones.txt:2: expected 'phone index', got 'aa one'")
             with open(os.path.join(corpus, "phones.txt"), "w") as f:
+                f.write("aa 0\nb 1\n")
+            self.check(["--corpus", corpus], "phones.txt: no phone 'sil'")
+            with open(os.path.join(corpus, "phones.txt"), "w") as f:
                 f.writelines(f"{p} {i}\n" for i, p in enumerate(["sil", "aa", "b"]))
             with open(os.path.join(corpus, "cmvn.npy"), "w") as f:
                 f.write("not numpy\n")
