@@ -21,6 +21,17 @@ class Split:
         return sum(len(f) for f in self.feats)
 
 
+def read_cmvn(path):
+    """A corpus's cmvn.npy: row 0 the mean, row 1 the inverse standard deviation, of the train frames."""
+    try:
+        cmvn = np.load(path)
+    except ValueError as e:
+        raise ValueError(f"{path}: not a .npy array ({e})") from None
+    if cmvn.ndim != 2 or cmvn.shape[0] != 2 or not np.issubdtype(cmvn.dtype, np.floating):
+        raise ValueError(f"{path}: {cmvn.dtype} {cmvn.shape} is not a 2 x dims float array (mean, 1/std)")
+    return cmvn
+
+
 def load_split(corpus, split, phones, cmvn, max_utts=None):
     """Features with CMVN applied and integer labels. max_utts takes utterances evenly spread over the split, so
     that a subset still covers its speakers."""
@@ -38,7 +49,7 @@ def load_split(corpus, split, phones, cmvn, max_utts=None):
             raise ValueError(f"{split}: utterance {key} has no alignment")
         if len(ali[key]) != len(mat):
             raise ValueError(f"{split}: utterance {key} has {len(mat)} frames and {len(ali[key])} labels")
-        if mat.shape[1] != len(mean) or (feats and mat.shape[1] != feats[0].shape[1]):
+        if mat.shape[1] != len(mean):
             raise ValueError(f"{scp}: utterance {key} has {mat.shape[1]} dims, cmvn.npy {len(mean)}")
         keys.append(key)
         feats.append((mat - mean) * inv_std)

@@ -258,6 +258,11 @@ class TrainArguments(unittest.TestCase):
             self.check(["--corpus", corpus], "cmvn.npy: float64 (3, 4) is not a 2 x dims float array")
             np.save(os.path.join(corpus, "cmvn.npy"), np.zeros((2, 4), np.float32))
             self.check(["--corpus", corpus], "train.scp")
+            kaldi.write_ark_scp(os.path.join(corpus, "train.ark"), os.path.join(corpus, "train.scp"),
+                                [("u1", np.zeros((3, 5), np.float32))])
+            with open(os.path.join(corpus, "train.ali"), "w") as f:
+                f.write("u1 sil aa sil\n")
+            self.check(["--corpus", corpus], "train.scp: utterance u1 has 5 dims, cmvn.npy 4")
 
 
 class EvalArguments(unittest.TestCase):
