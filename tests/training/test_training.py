@@ -285,6 +285,53 @@ class EvalArguments(unittest.TestCase):
                 self.assertFalse(os.path.exists(out))
 
 
+class TrainAll(unittest.TestCase):
+    """scripts/train-all's order and its failures, with scripts/train and scripts/eval replaced by stubs that log
+    their calls (and fail for the run named in FAIL): the real runs take hours."""
+
+    def run_train_all(self, fail=None):
+        with tempfile.TemporaryDirectory() as tree:
+            os.makedirs(os.path.join(tree, "scripts"))
+            os.makedirs(os.path.join(tree, "train-runs", "admm-b8-kd"))  # make-default's runs are there already
+            open(os.path.join(tree, "train-runs", "admm-b8-kd", "model.safetensors"), "w").close()
+            with open(os.path.join(ROOT, "scripts", "train-all")) as f:
+                script = f.read()
+            calls = os.path.join(tree, "calls")
+            stubs = {"train-all": script,
+                     "train": f'#!/bin/sh\necho "train $*" >> {calls}\n'
+                              'case "$* " in *"/${FAIL:-none} "*) exit 1;; esac\n',
+                     "eval": f'#!/bin/sh\necho "eval $*" >> {calls}\n',
+                     "make-default": f'#!/bin/sh\necho make-default >> {calls}\n'}
+            for name, text in stubs.items():
+                path = os.path.join(tree, "scripts", name)
+                with open(path, "w") as f:
+                    f.write(text)
+                os.chmod(path, 0o755)
+            env = dict(os.environ, FAIL=fail or "none")
+            p = subprocess.run([os.path.join(tree, "scripts", "train-all")], env=env, capture_output=True, text=True)
+            with open(calls) as f:
+                outs = [line.split("--out ")[1].split()[0] if "--out" in line else line.split()[0]
+                        for line in f.read().splitlines()]
+            return p.returncode, outs
+
+    def test_runs_every_model_then_tabulates(self):
+        rc, outs = self.run_train_all()
+        self.assertEqual(rc, 0)
+        runs = [o.split("/")[-1] for o in outs[:-1]]
+        self.assertEqual(sorted(runs), sorted(["direct-b8", "admm-b4", "admm-b16", "admm-b8-kdr", "admm-b8-x1",
+                                               "admm-b8-x1-kd", "admm-b8-x4", "admm-b8-x4-kd"]))
+        self.assertLess(runs.index("admm-b8-x1"), runs.index("admm-b8-x1-kd"))
+        self.assertLess(runs.index("admm-b8-x4"), runs.index("admm-b8-x4-kd"))
+        self.assertEqual(outs[-1], "eval")
+
+    def test_a_failed_run_in_the_background_stops_it(self):
+        for run, skipped in (("direct-b8", "admm-b16"), ("admm-b16", "admm-b8-x1"), ("admm-b8-x1", "admm-b8-x1-kd")):
+            rc, outs = self.run_train_all(fail=run)
+            self.assertNotEqual(rc, 0, run)
+            self.assertNotIn("eval", outs, run)
+            self.assertNotIn(f"train-runs/{skipped}", outs, run)
+
+
 class Export(unittest.TestCase):
     def test_layout(self):
         m = random_model("lstmp", {"layers.0.w_x": 4, "layers.0.w_r": 2, "layers.1.w_proj": 16})
