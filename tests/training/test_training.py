@@ -319,7 +319,8 @@ class TrainAll(unittest.TestCase):
         self.assertEqual(rc, 0)
         runs = [o.split("/")[-1] for o in outs[:-1]]
         self.assertEqual(sorted(runs), sorted(["direct-b8", "admm-b4", "admm-b16", "admm-b8-kdr", "admm-b8-x1",
-                                               "admm-b8-x1-kd", "admm-b8-x4", "admm-b8-x4-kd"]))
+                                               "admm-b8-x1-kd", "admm-b8-x4", "admm-b8-x4-kd", "dense-512",
+                                               "admm512-b8", "admm512-b8-kd"]))
         self.assertLess(runs.index("admm-b8-x1"), runs.index("admm-b8-x1-kd"))
         self.assertLess(runs.index("admm-b8-x4"), runs.index("admm-b8-x4-kd"))
         self.assertEqual(outs[-1], "eval")
