@@ -310,8 +310,9 @@ class TrainAll(unittest.TestCase):
             env = dict(os.environ, FAIL=fail or "none")
             p = subprocess.run([os.path.join(tree, "scripts", "train-all")], env=env, capture_output=True, text=True)
             with open(calls) as f:
-                outs = [line.split("--out ")[1].split()[0] if "--out" in line else line.split()[0]
-                        for line in f.read().splitlines()]
+                lines = f.read().splitlines()
+            outs = [line.split("--out ")[1].split()[0] if "--out" in line else line.split()[0] for line in lines]
+            self.args = {o.split("/")[-1]: line.split()[1:] for o, line in zip(outs, lines)}
             return p.returncode, outs
 
     def test_runs_every_model_then_tabulates(self):
@@ -323,7 +324,15 @@ class TrainAll(unittest.TestCase):
                                                "admm512-b8", "admm512-b8-kd"]))
         self.assertLess(runs.index("admm-b8-x1"), runs.index("admm-b8-x1-kd"))
         self.assertLess(runs.index("admm-b8-x4"), runs.index("admm-b8-x4-kd"))
+        self.assertLess(runs.index("dense-512"), runs.index("admm512-b8"))
+        self.assertLess(runs.index("admm512-b8"), runs.index("admm512-b8-kd"))
         self.assertEqual(outs[-1], "eval")
+        # Each run names its shape once (no option overriding another), and the right one.
+        for run in runs:
+            args = self.args[run]
+            cells = [args[i + 1] for i, a in enumerate(args) if a == "--cell"]
+            want = ["512"] if "512" in run else ["256"] if run != "direct-b8" else []  # direct-b8: the default, 256
+            self.assertEqual(cells, want, run)
 
     def test_a_failed_run_in_the_background_stops_it(self):
         for run, skipped in (("direct-b8", "admm-b16"), ("admm-b16", "admm-b8-x1"), ("admm-b8-x1", "admm-b8-x1-kd")):
