@@ -342,6 +342,66 @@ class TrainAll(unittest.TestCase):
             self.assertNotIn(f"train-runs/{skipped}", outs, run)
 
 
+class MakeDefault(unittest.TestCase):
+    """scripts/make-default on a clean clone (no corpus/), with scripts/make-corpus and scripts/train replaced by
+    stubs that log their calls: it makes the corpus first, then trains, and a failed step stops it with one line
+    and installs nothing."""
+
+    def run_make_default(self, *args, corpus_rc=0, train_rc=1):
+        with tempfile.TemporaryDirectory() as tree:
+            os.makedirs(os.path.join(tree, "scripts"))
+            os.makedirs(os.path.join(tree, "models"))
+            os.symlink(os.path.join(ROOT, "scripts", "training"), os.path.join(tree, "scripts", "training"))
+            with open(os.path.join(ROOT, "scripts", "make-default")) as f:
+                script = f.read()
+            calls = os.path.join(tree, "calls")
+            open(calls, "w").close()
+            stubs = {"make-default": script,
+                     # The stub corpus has the file make-default checks for; the training stub fails by default so
+                     # that the run stops before it would need real models.
+                     "make-corpus": f'#!/bin/sh\necho "make-corpus $*" >> {calls}\n'
+                                    f'[ {corpus_rc} = 0 ] || exit {corpus_rc}\nmkdir -p "$2" && touch "$2/test.scp"\n',
+                     "train": f'#!/bin/sh\necho "train $*" >> {calls}\nexit {train_rc}\n'}
+            for name, text in stubs.items():
+                path = os.path.join(tree, "scripts", name)
+                with open(path, "w") as f:
+                    f.write(text)
+                os.chmod(path, 0o755)
+            p = subprocess.run([os.path.join(tree, "scripts", "make-default"), "--runs", os.path.join(tree, "r")]
+                               + list(args), capture_output=True, text=True)
+            with open(calls) as f:
+                lines = [line.replace(tree, "TREE") for line in f.read().splitlines()]
+            self.installed = os.listdir(os.path.join(tree, "models"))
+            return p, lines
+
+    def test_makes_the_corpus_when_it_is_missing_then_trains_on_it(self):
+        p, calls = self.run_make_default()
+        self.assertEqual(calls[0], "make-corpus --out TREE/corpus")
+        self.assertTrue(calls[1].startswith("train --out TREE/r/dense "), calls)
+        self.assertIn("--corpus TREE/corpus", calls[1])
+        self.assertEqual(len(calls), 2, calls)  # the failed dense run stops it
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip().splitlines(),
+                         ["scripts/make-default: train failed (exit 1); nothing installed"])
+        self.assertEqual(self.installed, [])
+
+    def test_a_failed_corpus_stops_it_before_training(self):
+        p, calls = self.run_make_default(corpus_rc=3)
+        self.assertEqual(calls, ["make-corpus --out TREE/corpus"])
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip().splitlines(),
+                         ["scripts/make-default: make-corpus failed (exit 3); nothing installed"])
+        self.assertEqual(self.installed, [])
+
+    def test_installing_from_existing_runs_needs_a_corpus(self):
+        p, calls = self.run_make_default("--skip-train")
+        self.assertEqual(calls, [])
+        self.assertEqual(p.returncode, 2)
+        lines = p.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertIn("no corpus in ", lines[0])
+
+
 class Export(unittest.TestCase):
     def test_layout(self):
         m = random_model("lstmp", {"layers.0.w_x": 4, "layers.0.w_r": 2, "layers.1.w_proj": 16})
