@@ -285,6 +285,15 @@ class EvalArguments(unittest.TestCase):
                 self.assertFalse(os.path.exists(out))
 
 
+def write_scripts(tree, scripts):
+    """Writes {name: text} as executables under tree/scripts: the script under test and the stubs it calls."""
+    for name, text in scripts.items():
+        path = os.path.join(tree, "scripts", name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o755)
+
+
 class TrainAll(unittest.TestCase):
     """scripts/train-all's order and its failures, with scripts/train and scripts/eval replaced by stubs that log
     their calls (and fail for the run named in FAIL): the real runs take hours."""
@@ -302,11 +311,7 @@ class TrainAll(unittest.TestCase):
                               'case "$* " in *"/${FAIL:-none} "*) exit 1;; esac\n',
                      "eval": f'#!/bin/sh\necho "eval $*" >> {calls}\n',
                      "make-default": f'#!/bin/sh\necho make-default >> {calls}\n'}
-            for name, text in stubs.items():
-                path = os.path.join(tree, "scripts", name)
-                with open(path, "w") as f:
-                    f.write(text)
-                os.chmod(path, 0o755)
+            write_scripts(tree, stubs)
             env = dict(os.environ, FAIL=fail or "none")
             p = subprocess.run([os.path.join(tree, "scripts", "train-all")], env=env, capture_output=True, text=True)
             with open(calls) as f:
@@ -362,11 +367,7 @@ class MakeDefault(unittest.TestCase):
                      "make-corpus": f'#!/bin/sh\necho "make-corpus $*" >> {calls}\n'
                                     f'[ {corpus_rc} = 0 ] || exit {corpus_rc}\nmkdir -p "$2" && touch "$2/test.scp"\n',
                      "train": f'#!/bin/sh\necho "train $*" >> {calls}\nexit {train_rc}\n'}
-            for name, text in stubs.items():
-                path = os.path.join(tree, "scripts", name)
-                with open(path, "w") as f:
-                    f.write(text)
-                os.chmod(path, 0o755)
+            write_scripts(tree, stubs)
             p = subprocess.run([os.path.join(tree, "scripts", "make-default"), "--runs", os.path.join(tree, "r")]
                                + list(args), capture_output=True, text=True)
             with open(calls) as f:
