@@ -296,23 +296,27 @@ def write_scripts(tree, scripts):
 
 class TrainAll(unittest.TestCase):
     """scripts/train-all's order and its failures, with scripts/train and scripts/eval replaced by stubs that log
-    their calls (and fail for the run named in FAIL): the real runs take hours."""
+    their calls (and fail for the run named in FAIL, or sleep a second first for the one in SLOW): the real runs take
+    hours. scripts/make-default is the real one, which gives train-all its recipes."""
 
-    def run_train_all(self, fail=None):
+    def run_train_all(self, fail=None, slow=None):
         with tempfile.TemporaryDirectory() as tree:
             os.makedirs(os.path.join(tree, "scripts"))
+            os.symlink(os.path.join(ROOT, "scripts", "training"), os.path.join(tree, "scripts", "training"))
             os.makedirs(os.path.join(tree, "train-runs", "admm-b8-kd"))  # make-default's runs are there already
             open(os.path.join(tree, "train-runs", "admm-b8-kd", "model.safetensors"), "w").close()
-            with open(os.path.join(ROOT, "scripts", "train-all")) as f:
-                script = f.read()
+            scripts = {}
+            for name in ("train-all", "make-default"):
+                with open(os.path.join(ROOT, "scripts", name)) as f:
+                    scripts[name] = f.read()
             calls = os.path.join(tree, "calls")
-            stubs = {"train-all": script,
-                     "train": f'#!/bin/sh\necho "train $*" >> {calls}\n'
-                              'case "$* " in *"/${FAIL:-none} "*) exit 1;; esac\n',
-                     "eval": f'#!/bin/sh\necho "eval $*" >> {calls}\n',
-                     "make-default": f'#!/bin/sh\necho make-default >> {calls}\n'}
+            stubs = dict(scripts,
+                         train=f'#!/bin/sh\ncase "$* " in *"/${{SLOW:-none}} "*) sleep 1;; esac\n'
+                               f'echo "train $*" >> {calls}\n'
+                               'case "$* " in *"/${FAIL:-none} "*) exit 1;; esac\n',
+                         eval=f'#!/bin/sh\necho "eval $*" >> {calls}\n')
             write_scripts(tree, stubs)
-            env = dict(os.environ, FAIL=fail or "none")
+            env = dict(os.environ, FAIL=fail or "none", SLOW=slow or "none")
             p = subprocess.run([os.path.join(tree, "scripts", "train-all")], env=env, capture_output=True, text=True)
             with open(calls) as f:
                 lines = f.read().splitlines()
@@ -338,6 +342,17 @@ class TrainAll(unittest.TestCase):
             cells = [args[i + 1] for i, a in enumerate(args) if a == "--cell"]
             want = ["512"] if "512" in run else ["256"] if run != "direct-b8" else []  # direct-b8: the default, 256
             self.assertEqual(cells, want, run)
+        # The recipes are make-default's, the one the bundled model was made with.
+        recipe = {r: subprocess.run([os.path.join(ROOT, "scripts", "make-default"), "--print-recipe", r],
+                                    capture_output=True, text=True, check=True).stdout.split()
+                  for r in ("dense", "admm", "kd")}
+        self.assertIn("--kd-weight", recipe["kd"])
+        for run in runs:
+            kind = ("kd" if run.endswith("-kd") else "dense" if run.startswith("dense") else
+                    None if run == "direct-b8" else "admm")
+            if kind:
+                args = " ".join(self.args[run])
+                self.assertIn(" ".join(recipe[kind]), args, run)
 
     def test_a_failed_run_in_the_background_stops_it(self):
         for run, skipped in (("direct-b8", "admm-b16"), ("admm-b16", "admm-b8-x1"), ("admm-b8-x1", "admm-b8-x1-kd")):
@@ -345,6 +360,10 @@ class TrainAll(unittest.TestCase):
             self.assertNotEqual(rc, 0, run)
             self.assertNotIn("eval", outs, run)
             self.assertNotIn(f"train-runs/{skipped}", outs, run)
+        # The runs beside a failed one end before train-all does: here the x4 chain, slowed, beside the failed x1 run.
+        rc, outs = self.run_train_all(fail="admm-b8-x1", slow="admm-b8-x4")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("train-runs/admm-b8-x4-kd", outs)
 
 
 class MakeDefault(unittest.TestCase):
