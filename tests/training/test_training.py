@@ -285,8 +285,15 @@ class EvalArguments(unittest.TestCase):
                 self.assertFalse(os.path.exists(out))
 
 
-def write_scripts(tree, scripts):
-    """Writes {name: text} as executables under tree/scripts: the script under test and the stubs it calls."""
+def script_tree(tree, real, stubs):
+    """Makes tree/scripts: copies of the project's scripts named in `real` (with the Python modules they import) and
+    the stubs {name: text} they call instead of the real ones, all executable."""
+    os.makedirs(os.path.join(tree, "scripts"))
+    os.symlink(os.path.join(ROOT, "scripts", "training"), os.path.join(tree, "scripts", "training"))
+    scripts = dict(stubs)
+    for name in real:
+        with open(os.path.join(ROOT, "scripts", name)) as f:
+            scripts[name] = f.read()
     for name, text in scripts.items():
         path = os.path.join(tree, "scripts", name)
         with open(path, "w") as f:
@@ -301,21 +308,14 @@ class TrainAll(unittest.TestCase):
 
     def run_train_all(self, fail=None, slow=None):
         with tempfile.TemporaryDirectory() as tree:
-            os.makedirs(os.path.join(tree, "scripts"))
-            os.symlink(os.path.join(ROOT, "scripts", "training"), os.path.join(tree, "scripts", "training"))
             os.makedirs(os.path.join(tree, "train-runs", "admm-b8-kd"))  # make-default's runs are there already
             open(os.path.join(tree, "train-runs", "admm-b8-kd", "model.safetensors"), "w").close()
-            scripts = {}
-            for name in ("train-all", "make-default"):
-                with open(os.path.join(ROOT, "scripts", name)) as f:
-                    scripts[name] = f.read()
             calls = os.path.join(tree, "calls")
-            stubs = dict(scripts,
-                         train=f'#!/bin/sh\ncase "$* " in *"/${{SLOW:-none}} "*) sleep 1;; esac\n'
-                               f'echo "train $*" >> {calls}\n'
-                               'case "$* " in *"/${FAIL:-none} "*) exit 1;; esac\n',
-                         eval=f'#!/bin/sh\necho "eval $*" >> {calls}\n')
-            write_scripts(tree, stubs)
+            script_tree(tree, ("train-all", "make-default"),
+                        {"train": f'#!/bin/sh\ncase "$* " in *"/${{SLOW:-none}} "*) sleep 1;; esac\n'
+                                  f'echo "train $*" >> {calls}\n'
+                                  'case "$* " in *"/${FAIL:-none} "*) exit 1;; esac\n',
+                         "eval": f'#!/bin/sh\necho "eval $*" >> {calls}\n'})
             env = dict(os.environ, FAIL=fail or "none", SLOW=slow or "none")
             p = subprocess.run([os.path.join(tree, "scripts", "train-all")], env=env, capture_output=True, text=True)
             with open(calls) as f:
@@ -373,20 +373,16 @@ class MakeDefault(unittest.TestCase):
 
     def run_make_default(self, *args, corpus_rc=0, train_rc=1):
         with tempfile.TemporaryDirectory() as tree:
-            os.makedirs(os.path.join(tree, "scripts"))
             os.makedirs(os.path.join(tree, "models"))
-            os.symlink(os.path.join(ROOT, "scripts", "training"), os.path.join(tree, "scripts", "training"))
-            with open(os.path.join(ROOT, "scripts", "make-default")) as f:
-                script = f.read()
             calls = os.path.join(tree, "calls")
             open(calls, "w").close()
-            stubs = {"make-default": script,
-                     # The stub corpus has the file make-default checks for; the training stub fails by default so
-                     # that the run stops before it would need real models.
-                     "make-corpus": f'#!/bin/sh\necho "make-corpus $*" >> {calls}\n'
-                                    f'[ {corpus_rc} = 0 ] || exit {corpus_rc}\nmkdir -p "$2" && touch "$2/test.scp"\n',
-                     "train": f'#!/bin/sh\necho "train $*" >> {calls}\nexit {train_rc}\n'}
-            write_scripts(tree, stubs)
+            # The stub corpus has the file make-default checks for; the training stub fails by default so that the
+            # run stops before it would need real models.
+            script_tree(tree, ("make-default",),
+                        {"make-corpus": f'#!/bin/sh\necho "make-corpus $*" >> {calls}\n'
+                                        f'[ {corpus_rc} = 0 ] || exit {corpus_rc}\n'
+                                        'mkdir -p "$2" && touch "$2/test.scp"\n',
+                         "train": f'#!/bin/sh\necho "train $*" >> {calls}\nexit {train_rc}\n'})
             p = subprocess.run([os.path.join(tree, "scripts", "make-default"), "--runs", os.path.join(tree, "r")]
                                + list(args), capture_output=True, text=True)
             with open(calls) as f:
@@ -420,6 +416,13 @@ class MakeDefault(unittest.TestCase):
         lines = p.stderr.strip().splitlines()
         self.assertEqual(len(lines), 1, p.stderr)
         self.assertIn("no corpus in ", lines[0])
+
+    def test_an_unknown_recipe_is_refused(self):
+        p, calls = self.run_make_default("--print-recipe", "admm-b8")
+        self.assertEqual(calls, [])
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("--print-recipe: invalid choice: 'admm-b8'", p.stderr.strip().splitlines()[-1])
 
 
 class Export(unittest.TestCase):
