@@ -41,21 +41,6 @@ std::string hex_byte(char c) {
   return std::string("0x") + digits[u >> 4] + digits[u & 15];
 }
 
-// Quotes untrusted bytes for an error message, keeping it on one line and readable.
-std::string printable(const std::string& s, std::size_t max_len = 40) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size() && i < max_len; ++i) {
-    char c = s[i];
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f)
-      out += c;
-    else
-      out += "\\x" + hex_byte(c).substr(2);
-  }
-  if (s.size() > max_len) out += "...";
-  return out;
-}
-
 std::string describe_char(const std::string& b, std::size_t pos) {
   if (pos >= b.size()) return "end of file";
   auto u = static_cast<unsigned char>(b[pos]);

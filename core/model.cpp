@@ -49,21 +49,6 @@ std::string allowed_k_list() {
   return s;
 }
 
-std::string printable(const std::string& s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string in_quotes(const std::string& s) {
   return "'" + printable(s) + "'";
 }

@@ -29,23 +29,6 @@ constexpr std::size_t kMagicLen = 6;
 constexpr std::size_t kArrayAlign = 64;
 constexpr std::size_t kGrowthAxisMaxDigits = 21;
 
-std::string printable(const std::string& s, std::size_t max_len = 40) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < s.size() && i < max_len; ++i) {
-    auto u = static_cast<unsigned char>(s[i]);
-    if (u >= 0x20 && u < 0x7f) {
-      out += s[i];
-    } else {
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    }
-  }
-  if (s.size() > max_len) out += "...";
-  return out;
-}
-
 // A minimal reader for the Python dict literal numpy writes as the header. Positions are absolute file offsets.
 class HeaderParser {
  public:

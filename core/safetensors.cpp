@@ -58,22 +58,6 @@ std::uint64_t load_le(const char* p, int n) {
   return v;
 }
 
-// Names and JSON snippets come from the file; escaping keeps every error message on one printable line.
-std::string printable(const std::string& s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string in_quotes(const std::string& name) {
   return "'" + printable(name) + "'";
 }
