@@ -273,6 +273,8 @@ int cmd_run(const Args& args) {
   HwConfig hw = load_hw_config(o.config, o.hw_overrides);
   Numerics num = numerics_of(hw);
   Model model = load_model(o.model);
+  // The accelerator would refuse the job with an error code: bad input, said before anything runs.
+  if (!o.functional) check_model_limits(hw, model, o.model, " of " + hw.source);
   auto utts = load_features(o.features, static_cast<std::size_t>(model.input_dim));
   std::vector<Alignment> ali;
   if (!o.labels.empty()) ali = match_alignment(read_alignment(o.labels, model.phone_set), utts, o.labels);

@@ -1,41 +1,20 @@
 #include "platform/hw_config.hpp"
 
-#include <fstream>
+#include <ini.h>
+
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/model.hpp"
 
 namespace po = boost::program_options;
 
 namespace circa {
-
-namespace {
-
-// Values and keys come from the file or the command line; escaping keeps every error message on one printable line.
-std::string printable(const std::string& s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u != 0x7f) {
-      out += c;
-    } else {
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    }
-  }
-  return out;
-}
-
-// Boost.Program_options (1.74) fills in its error messages by replacing "%value%", "%option%" and the like until
-// none is left, so a value or key that itself holds such a placeholder loops forever. No hardware key or value has
-// any use for '%', so it is refused before program_options sees it.
-constexpr const char* kNoPercent = "'%' is not allowed in hardware keys or values";
-
-}  // namespace
 
 QFormat parse_qformat(const std::string& text, const std::string& where) {
   // Qm.n with one or two digits each, by hand: std::regex allocates down a recursion as deep as the input, which
@@ -115,6 +94,12 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
   if (c.lut_entries < 16 || c.lut_entries > 65536)
     bad("activation.lut_entries", "must be 16..65536" + got(c.lut_entries));
   if (!(c.lut_range > 0.0 && c.lut_range <= 64.0)) bad("activation.lut_range", "must be in (0, 64]" + got(c.lut_range));
+  // The LUT/PWL ends +-range must be values of the formats the activations read: activation (sigma, tanh of the
+  // gates) and cell (tanh(c)); core/activation.cpp refuses any other table.
+  for (const auto& [q, name] : {std::pair{c.activation_q, "numerics.activation"}, std::pair{c.cell_q, "numerics.cell"}})
+    if (std::ldexp(c.lut_range, q.n) != std::floor(std::ldexp(c.lut_range, q.n)))
+      bad("activation.lut_range", "must be a multiple of 2^-" + std::to_string(q.n) + ", a value of " + name + " = " +
+                                      q.str() + got(c.lut_range));
   if (c.pwl_segments < 4 || c.pwl_segments > 256) bad("activation.pwl_segments", "must be 4..256" + got(c.pwl_segments));
   if (!(c.clock_mhz > 0.0 && c.clock_mhz <= 10000.0)) bad("clock.mhz", "must be in (0, 10000]" + got(c.clock_mhz));
   for (const HwIntKey& k : hw_int_keys()) {
@@ -127,13 +112,6 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
   if (c.ints.ddr_page_bytes % burst)
     bad("ddr.page_bytes", "must be a multiple of bus_bytes * burst_length = " + std::to_string(burst) +
                               got(c.ints.ddr_page_bytes) + set("ddr.page_bytes"));
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
 }
 
 }  // namespace
@@ -189,78 +167,151 @@ HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::stri
   return load_hw_config_text(read_file(ini_path), ini_path, cli_overrides);
 }
 
+namespace {
+
+// One `key = value` line of the file, as inih reports it.
+struct IniEntry {
+  std::string key;  // "section.key"
+  std::string value;
+  int line;
+};
+
+// The INI text as inih reads it: inih (Debian's libinih) does the parsing; this reader hands it one line at a time,
+// so that the count of lines handed out is the number of the line inih is on, which its handler is not told.
+struct IniScan {
+  std::string_view text;
+  std::size_t pos = 0;
+  int line = 0;
+  std::vector<std::string> lines;  // as handed to inih, for messages about lines it rejects
+  std::vector<IniEntry> entries;
+  int reader_error_line = 0;  // a line inih must not see (too long, or holding a NUL byte)
+  std::string reader_error;
+};
+
+char* read_ini_line(char* str, int num, void* stream) {
+  auto& s = *static_cast<IniScan*>(stream);
+  if (s.pos >= s.text.size()) return nullptr;
+  std::size_t end = s.text.find('\n', s.pos);
+  if (end == std::string_view::npos) end = s.text.size();
+  std::string_view line = s.text.substr(s.pos, end - s.pos);
+  s.pos = end + 1;
+  ++s.line;
+  // Leading blanks go: inih would take an indented line for the continuation of the previous value.
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  std::string error;
+  if (line.find('\0') != std::string_view::npos)
+    error = "NUL byte in the line";
+  else if (line.size() + 2 > static_cast<std::size_t>(num))
+    error = "line too long (" + std::to_string(line.size()) + " bytes; at most " + std::to_string(num - 2) + ")";
+  if (!error.empty()) {
+    if (!s.reader_error_line) s.reader_error_line = s.line, s.reader_error = error;
+    line = {};
+  }
+  s.lines.emplace_back(line);
+  line.copy(str, line.size());
+  str[line.size()] = '\n';
+  str[line.size() + 1] = '\0';
+  return str;
+}
+
+int on_ini_key(void* user, const char* section, const char* name, const char* value) {
+  auto& s = *static_cast<IniScan*>(user);
+  std::string sec(section);
+  while (!sec.empty() && (sec.front() == ' ' || sec.front() == '\t')) sec.erase(0, 1);
+  while (!sec.empty() && (sec.back() == ' ' || sec.back() == '\t')) sec.pop_back();
+  s.entries.push_back({sec.empty() ? std::string(name) : sec + "." + name, value, s.line});
+  return 1;  // never stop: errors are judged afterwards, in line order
+}
+
+const char* expected_kind(const std::string& key) {
+  static const std::map<std::string, const char*> kinds = {
+      {"numerics.weight", "a Q format"},         {"numerics.activation", "a Q format"},
+      {"numerics.cell", "a Q format"},           {"numerics.rounding", "half_even or half_up"},
+      {"activation.mode", "lut or pwl"},         {"activation.lut_range", "a number"},
+      {"activation.interpolate", "true or false"}, {"clock.mhz", "a number"}};
+  auto it = kinds.find(key);
+  return it != kinds.end() ? it->second : "an integer";
+}
+
+// Parses `value` with the key's own program_options semantic and stores it into the bound field. A bad value is
+// reported here, by key and position, never through program_options' message: Boost 1.74 fills that message in by
+// substituting "%value%"-style placeholders until none is left, which never ends on a value that holds one.
+void apply_key(const po::options_description& desc, const std::string& key, const std::string& value,
+               const std::string& pos) {
+  const po::option_description* od = desc.find_nothrow(key, false);
+  if (!od) throw InputError(pos + ": unknown key '" + printable(key) + "'");
+  boost::any parsed;
+  try {
+    od->semantic()->parse(parsed, {value}, false);
+    od->semantic()->notify(parsed);
+  } catch (const po::error&) {
+    // An option names its key already; a line of the file does not.
+    const std::string where = pos.rfind("option", 0) == 0 ? pos : pos + ": " + key;
+    throw InputError(where + ": '" + printable(value) + "' is not " + expected_kind(key));
+  }
+}
+
+}  // namespace
+
 HwConfig load_hw_config_text(const std::string& text, const std::string& ini_path,
                              const std::vector<std::string>& cli_overrides) {
   HwConfig c;
   Raw r;
   c.source = ini_path;
-  po::options_description desc = make_options(c, r);
+  const po::options_description desc = make_options(c, r);
 
-  // Scan the INI ourselves first: program_options reports neither line numbers nor duplicate keys.
+  IniScan scan;
+  scan.text = text;
+  const int parse_error = ini_parse_stream(read_ini_line, &scan, on_ini_key, &scan);
+  int first_bad = parse_error > 0 ? parse_error : 0;
+  if (scan.reader_error_line && (!first_bad || scan.reader_error_line < first_bad)) first_bad = scan.reader_error_line;
+  auto line_pos = [&](int n) { return ini_path + ": line " + std::to_string(n); };
+  auto fail_line = [&](int n) {
+    if (n == scan.reader_error_line) throw InputError(line_pos(n) + ": " + scan.reader_error);
+    const std::string& t = scan.lines.at(static_cast<std::size_t>(n - 1));
+    if (!t.empty() && t[0] == '[')
+      throw InputError(line_pos(n) + ": malformed section header '" + printable(t) + "'");
+    throw InputError(line_pos(n) + ": expected 'key = value' or '[section]', got '" + printable(t) + "'");
+  };
+
+  // Errors in line order: a line inih rejected stops the file where it stands.
   std::map<std::string, std::string> where;
-  // What program_options gets: the same lines, with the ';' comments blanked, which it would reject as invalid lines
-  // (it knows only '#').
-  std::string po_text;
-  {
-    std::istringstream in(text);
-    std::string line, section;
-    for (int n = 1; std::getline(in, line); ++n) {
-      std::string t = trim(line);
-      const bool comment = t.empty() || t[0] == '#' || t[0] == ';';
-      po_text += (comment ? std::string() : line) + '\n';
-      if (comment) continue;
-      std::string pos = ini_path + ": line " + std::to_string(n);
-      if (t.substr(0, t.find('#')).find('%') != std::string::npos) throw InputError(pos + ": " + kNoPercent);
-      if (t[0] == '[') {
-        if (t.back() != ']' || t.size() < 3)
-          throw InputError(pos + ": malformed section header '" + printable(t) + "'");
-        section = trim(t.substr(1, t.size() - 2));
-        continue;
-      }
-      auto eq = t.find('=');
-      if (eq == std::string::npos) throw InputError(pos + ": expected 'key = value', got '" + printable(t) + "'");
-      std::string key = trim(t.substr(0, eq));
-      std::string full = section.empty() ? key : section + "." + key;
-      if (key.empty()) throw InputError(pos + ": empty key");
-      if (!desc.find_nothrow(full, false)) throw InputError(pos + ": unknown key '" + printable(full) + "'");
-      if (where.count(full))
-        throw InputError(pos + ": duplicate key '" + printable(full) + "' (first at " + where[full] + ")");
-      where[full] = pos;
-    }
+  for (const IniEntry& e : scan.entries) {
+    if (first_bad && e.line > first_bad) break;
+    const std::string pos = line_pos(e.line);
+    if (e.key.empty() || e.key.back() == '.') throw InputError(pos + ": empty key");
+    if (where.count(e.key))
+      throw InputError(pos + ": duplicate key '" + printable(e.key) + "' (first at " + where[e.key] + ")");
+    apply_key(desc, e.key, e.value, pos);
+    where[e.key] = pos;
   }
+  if (first_bad) fail_line(first_bad);
 
-  po::variables_map vm;
-  std::string failing;
-  try {
-    // Command-line overrides first: program_options keeps the first value stored for a key.
-    if (!cli_overrides.empty()) {
-      std::vector<std::string> args;
-      for (const auto& o : cli_overrides) {
-        if (o.find('%') != std::string::npos)
-          throw InputError("option --" + printable(o.substr(0, o.find('='))) + ": " + kNoPercent);
-        args.push_back("--" + o);
-      }
-      failing = "command line";
-      po::store(po::command_line_parser(args).options(desc).run(), vm);
-      // Values given on the command line are reported as options, not as lines of the file.
-      for (const auto& o : cli_overrides) {
-        std::string key = o.substr(0, o.find('='));
-        where[key] = "option --" + printable(key);
-      }
-    }
-    failing = ini_path;
-    std::istringstream in(po_text);
-    po::store(po::parse_config_file(in, desc, false), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    // Name the line when the message names a key we located.
-    for (const auto& [key, pos] : where)
-      if (std::string(e.what()).find(key) != std::string::npos && failing == ini_path)
-        throw InputError(pos + ": " + printable(e.what()));
-    throw InputError(failing + ": " + printable(e.what()));
+  // Command-line overrides ("section.key=value") win over the file.
+  std::map<std::string, bool> given;
+  for (const std::string& o : cli_overrides) {
+    const std::size_t eq = o.find('=');
+    const std::string key = o.substr(0, eq);
+    const std::string pos = "option --" + printable(key);
+    if (eq == std::string::npos) throw InputError(pos + ": needs a value (--section.key=value)");
+    if (given[key]) throw InputError(pos + ": given twice");
+    given[key] = true;
+    apply_key(desc, key, o.substr(eq + 1), pos);
+    where[key] = pos;
   }
   validate(c, r, where, ini_path);
   return c;
+}
+
+void check_model_limits(const HwConfig& hw, const Model& model, const std::string& model_name,
+                        const std::string& where) {
+  const long long most = std::max({model.input_dim, model.cell_dim, model.proj_dim, model.num_classes});
+  if (most > hw.ints.max_dim)
+    throw InputError(model_name + ": a dimension of " + std::to_string(most) +
+                     " exceeds limits.max_dim = " + std::to_string(hw.ints.max_dim) + where);
+  if (static_cast<long long>(model.layers.size()) > hw.ints.max_layers)
+    throw InputError(model_name + ": " + std::to_string(model.layers.size()) +
+                     " layers exceed limits.max_layers = " + std::to_string(hw.ints.max_layers) + where);
 }
 
 Numerics numerics_of(const HwConfig& c) {

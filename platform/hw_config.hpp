@@ -70,6 +70,12 @@ HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::stri
 HwConfig load_hw_config_text(const std::string& text, const std::string& name,
                              const std::vector<std::string>& cli_overrides);
 
+struct Model;
+// The accelerator refuses a job beyond its limits (limits.max_dim, limits.max_layers) with an error code; the CLI
+// refuses it first, as bad input: InputError "<model_name>: ... exceeds limits.max_dim = N<where>".
+void check_model_limits(const HwConfig& hw, const Model& model, const std::string& model_name,
+                        const std::string& where);
+
 struct VpConfig;
 // The platform's timing parameters a config describes (platform/vp.hpp).
 VpConfig vp_config_of(const HwConfig& c);
