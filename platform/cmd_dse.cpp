@@ -27,9 +27,12 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/alignment.hpp"
 #include "core/features.hpp"
+#include "core/golden.hpp"
 #include "core/kaldi_io.hpp"
 #include "core/model.hpp"
+#include "core/per.hpp"
 #include "platform/cli.hpp"
 #include "platform/default_paths.hpp"
 #include "platform/estimate.hpp"
@@ -62,6 +65,7 @@ struct DseModel {
   int input_dim = 0;
   bool has_per = false;
   double per = 0;
+  std::string per_source;  // "metadata" or "given" (--per); points measure their own with --per-labels
 };
 
 struct DsePoint {
@@ -90,10 +94,15 @@ struct Manifest {
   int frames = 0;
   int streams = 1;  // utterances interleaved per job in every point's circa run
   DeviceSpec device;
+  // Labelled utterances (absolute paths; empty without --per-labels): each point's PER is measured on them by the
+  // fixed-point golden model with the point's own configuration.
+  std::string per_features, per_labels;
 
   std::string base_ini() const { return (fs::path(dir) / "base.ini").string(); }
   std::string report_of(const DsePoint& p) const { return (fs::path(dir) / "points" / (p.id + ".json")).string(); }
   std::string log_of(const DsePoint& p) const { return (fs::path(dir) / "points" / (p.id + ".log")).string(); }
+  // The point's exit code, written when it ends (2: circa run rejected its input).
+  std::string exit_of(const DsePoint& p) const { return (fs::path(dir) / "points" / (p.id + ".exit")).string(); }
   std::vector<std::string> overrides_of(const DsePoint& p) const {
     std::vector<std::string> o = fixed;
     for (std::size_t i = 0; i < sweep.size(); ++i) o.push_back(sweep[i].key + "=" + p.values[i]);
@@ -156,16 +165,6 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 
-// 2760 -> "2,760".
-std::string grouped(long long v) {
-  std::string s = std::to_string(v < 0 ? -v : v), out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (i && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return (v < 0 ? "-" : "") + out;
-}
-
 // The model's block sizes in matvec order, each once: "8", or "8/4" for an E-RNN model with several.
 std::string block_of(const Model& m) {
   std::vector<int> ks;
@@ -207,6 +206,32 @@ bool per_of_metadata(const Model& m, double& per) {
   return false;
 }
 
+// Labelled utterances for measuring PER (--per-features, --per-labels), checked against one model.
+struct Labelled {
+  std::vector<Utterance> utts;
+  std::vector<Alignment> ali;
+};
+
+Labelled load_labelled(const std::string& features, const std::string& labels, const Model& model) {
+  Labelled l;
+  l.utts = load_features(features, static_cast<std::size_t>(model.input_dim));
+  l.ali = match_alignment(read_alignment(labels, model.phone_set), l.utts, labels);
+  return l;
+}
+
+// The PER that `circa run --functional --precision fixed --labels` prints with the same numerics: the fixed-point
+// golden model, which the VP matches bit for bit.
+double measured_per(const Model& model, const Numerics& num, const Labelled& set) {
+  int sil = -1;
+  for (std::size_t i = 0; i < model.phone_set.size(); ++i)
+    if (model.phone_set[i] == "sil") sil = static_cast<int>(i);
+  FixedGolden golden(model, num);
+  ErrorCounts err;
+  for (std::size_t i = 0; i < set.utts.size(); ++i)
+    err += score_utterance(golden.run(set.utts[i].mat), set.ali[i].phones, sil);
+  return err.per_pct();
+}
+
 // The nearest folder of `p` that exists (p itself, or an ancestor).
 fs::path nearest_existing(fs::path p) {
   std::error_code ec;
@@ -235,7 +260,7 @@ void check_writable_dir(const std::string& dir, const std::string& what) {
 // ---- options ---------------------------------------------------------------------------------------------------
 
 struct DseOptions {
-  std::string config, out, device, emit_jobs, collect;
+  std::string config, out, device, emit_jobs, collect, per_features, per_labels;
   std::vector<std::string> sweep, models, per;
   std::string synth_blocks, synth_arch = "lstmp";
   int input_dim = 153, cell_dim = 1024, proj_dim = 512, layers = 1, classes = 39;
@@ -267,6 +292,11 @@ po::options_description dse_options(DseOptions& o) {
     ("synth-layers", po::value(&o.layers)->default_value(o.layers), "with --synth-blocks")
     ("per", po::value(&o.per)->composing(), "MODEL=PER: the model's phone error rate in % (repeatable; default: "
                                             "the model's metadata, if it has one)")
+    ("per-features", po::value(&o.per_features), "labelled utterances (.scp/.ark/.npy, as circa run --features) on "
+                                                 "which every point's PER is measured, with --per-labels")
+    ("per-labels", po::value(&o.per_labels), "their frame alignment (as circa run --labels): every point's PER is "
+                                             "then measured by the fixed-point golden model with that point's "
+                                             "configuration (bit-identical to the VP), not taken from the model")
     ("frames", po::value(&o.frames)->default_value(o.frames), "frames of synthetic input per point (2..100000)")
     ("streams", po::value(&o.streams)->default_value(o.streams),
      "utterances interleaved per job in every point (1..16, circa run --streams): cycles/frame is then a step's "
@@ -291,6 +321,8 @@ json manifest_json(const Manifest& m) {
   j["frames"] = m.frames;
   j["streams"] = m.streams;
   j["fixed"] = m.fixed;
+  j["per_features"] = m.per_features;
+  j["per_labels"] = m.per_labels;
   json sw = json::array();
   for (const SweepKey& s : m.sweep) sw.push_back({{"key", s.key}, {"values", s.values}});
   j["sweep"] = sw;
@@ -298,6 +330,7 @@ json manifest_json(const Manifest& m) {
   for (const DseModel& d : m.models) {
     json e = {{"name", d.name}, {"path", d.path}, {"block", d.block}, {"input_dim", d.input_dim}};
     e["per"] = d.has_per ? json(d.per) : json(nullptr);
+    e["per_source"] = d.per_source;
     models.push_back(e);
   }
   j["models"] = models;
@@ -335,6 +368,8 @@ Manifest read_manifest(const std::string& dir) {
     m.frames = j.at("frames").get<int>();
     m.streams = j.value("streams", 1);
     m.fixed = j.at("fixed").get<std::vector<std::string>>();
+    m.per_features = j.value("per_features", "");
+    m.per_labels = j.value("per_labels", "");
     for (const json& s : j.at("sweep"))
       m.sweep.push_back({s.at("key").get<std::string>(), s.at("values").get<std::vector<std::string>>()});
     for (const json& e : j.at("models")) {
@@ -345,6 +380,7 @@ Manifest read_manifest(const std::string& dir) {
       d.input_dim = e.at("input_dim").get<int>();
       d.has_per = !e.at("per").is_null();
       if (d.has_per) d.per = e.at("per").get<double>();
+      d.per_source = e.value("per_source", d.has_per ? "metadata" : "");
       m.models.push_back(d);
     }
     for (const auto& [dim, p] : j.at("features").items()) m.features[std::stoi(dim)] = p.get<std::string>();
@@ -422,17 +458,6 @@ std::vector<int> parse_blocks(const std::string& s) {
   return out;
 }
 
-// The accelerator would refuse a job beyond its limits (the VP reports the error code); refuse the point here.
-void check_limits(const HwConfig& hw, const Model& model, const std::string& model_name, const std::string& where) {
-  const long long most = std::max({model.input_dim, model.cell_dim, model.proj_dim, model.num_classes});
-  if (most > hw.ints.max_dim)
-    throw InputError(model_name + ": a dimension of " + std::to_string(most) +
-                     " exceeds limits.max_dim = " + std::to_string(hw.ints.max_dim) + where);
-  if (static_cast<long long>(model.layers.size()) > hw.ints.max_layers)
-    throw InputError(model_name + ": " + std::to_string(model.layers.size()) +
-                     " layers exceed limits.max_layers = " + std::to_string(hw.ints.max_layers) + where);
-}
-
 struct Plan {
   Manifest m;
   std::vector<Model> synth;  // with --synth-blocks: the models to write into DIR/models, one per m.models entry
@@ -503,6 +528,22 @@ Plan plan_sweep(const DseOptions& o) {
     m.models[i].block = block_of(models[i]);
     m.models[i].input_dim = models[i].input_dim;
     m.models[i].has_per = per_of_metadata(models[i], m.models[i].per);
+    if (m.models[i].has_per) m.models[i].per_source = "metadata";
+  }
+  if (o.per_features.empty() != o.per_labels.empty())
+    throw UsageError("--per-features and --per-labels go together (labelled utterances to measure PER on)");
+  if (!o.per_labels.empty()) {
+    if (!o.per.empty()) throw UsageError("--per and --per-labels exclude each other: with labels, PER is measured");
+    // Read now, so that a bad file or a model it does not fit stops the sweep before anything runs.
+    for (std::size_t i = 0; i < models.size(); ++i) {
+      try {
+        load_labelled(o.per_features, o.per_labels, models[i]);
+      } catch (const InputError& e) {
+        throw InputError(m.models[i].name + " with --per-features/--per-labels: " + e.what());
+      }
+    }
+    m.per_features = fs::absolute(o.per_features).lexically_normal().string();
+    m.per_labels = fs::absolute(o.per_labels).lexically_normal().string();
   }
   for (const std::string& spec : o.per) {
     const auto eq = spec.rfind('=');
@@ -523,6 +564,7 @@ Plan plan_sweep(const DseOptions& o) {
       if (d.name == name || fs::path(d.name).filename() == name) {
         d.has_per = true;
         d.per = v;
+        d.per_source = "given";
         found = true;
       }
     if (!found) throw UsageError("--per " + spec + ": " + name + " is not among the models");
@@ -558,7 +600,7 @@ Plan plan_sweep(const DseOptions& o) {
     } catch (const InputError& e) {
       throw InputError("point " + join(ov, " ") + ": " + e.what());
     }
-    check_limits(hw, models[p.model], m.models[p.model].name, " of " + config + " with " + join(ov, " "));
+    check_model_limits(hw, models[p.model], m.models[p.model].name, " of " + config + " with " + join(ov, " "));
   }
 
   if (!o.device.empty()) {
@@ -686,6 +728,8 @@ void run_points(const Manifest& m, unsigned jobs) {
     ++done;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok) ++failed;
+    // A point killed by a signal counts as an internal failure (1), like any exit other than 0 and 2.
+    write_file_atomic(m.exit_of(p), std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 1) + "\n");
     if (!tty) {
       const double us = ok ? report_us(m.report_of(p)) : 0;
       std::fprintf(stderr, "circa dse: [%zu/%zu] %s %s %s%s\n", done, total, p.id.c_str(), ok ? "ok" : "FAILED",
@@ -703,8 +747,13 @@ struct Row {
   const DsePoint* point = nullptr;
   std::string status = "ok";  // ok | failed | missing
   std::string error;
+  int exit_code = -1;  // the point's circa run, when known (points/<id>.exit)
   double vp_cpf = 0, vp_first = 0, us = 0, fps = 0, gops = 0, clock_mhz = 0;
-  std::uint64_t est_cpf = 0, circulant_cmacs = 0;
+  std::uint64_t est_cpf = 0;
+  DspFloor floor;
+  bool has_per = false;
+  double per = 0;
+  std::string per_source;
   ResourceEstimate res;
   EnergyEstimate energy;
   std::string bottleneck;
@@ -732,6 +781,9 @@ std::string last_line(const std::string& path) {
 std::vector<Row> collect_rows(const Manifest& m) {
   std::vector<Row> rows;
   std::map<std::size_t, Model> models;
+  std::map<std::size_t, Labelled> labelled;
+  // Measured PERs by model and the point's numerics and activation keys: a sweep of timing keys measures once.
+  std::map<std::string, double> per_cache;
   for (const DsePoint& p : m.points) {
     Row r;
     r.point = &p;
@@ -747,14 +799,42 @@ std::vector<Row> collect_rows(const Manifest& m) {
     const PerfEstimate est = estimate_perf(hw, model);
     r.est_cpf = est.cycles_per_frame;
     r.bottleneck = est.bottleneck;
-    for (const MatvecCycles& mv : est.matvecs)
-      if (mv.shape.k > 1) r.circulant_cmacs += mv.cmacs;
     r.res = estimate_resources(hw, model);
+    // On the device's DSPs when one is given, else on the design's own.
+    r.floor = dsp_floor(hw, est, m.device.given ? m.device.dsp : r.res.dsp);
+    const DseModel& md = m.models[p.model];
+    if (!m.per_labels.empty()) {
+      std::string key = std::to_string(p.model);
+      for (const std::string& o : ov)
+        if (o.rfind("numerics.", 0) == 0 || o.rfind("activation.", 0) == 0) key += " " + o;
+      if (!per_cache.count(key)) {
+        if (!labelled.count(p.model)) labelled[p.model] = load_labelled(m.per_features, m.per_labels, model);
+        try {
+          per_cache[key] = measured_per(model, numerics_of(hw), labelled[p.model]);
+        } catch (const std::invalid_argument& e) {  // numerics the model cannot run with
+          throw InputError("point " + p.id + ": " + e.what());
+        }
+      }
+      r.has_per = true;
+      r.per = per_cache[key];
+      r.per_source = "measured";
+    } else if (md.has_per) {
+      r.has_per = true;
+      r.per = md.per;
+      r.per_source = md.per_source;
+    }
     r.clock_mhz = hw.clock_mhz;
     if (m.device.given)
       r.fits = r.res.dsp <= m.device.dsp && r.res.bram36 <= m.device.bram36 && r.res.lut <= m.device.lut;
     const std::string rep = m.report_of(p);
     std::error_code ec;
+    if (fs::exists(m.exit_of(p), ec)) {
+      try {
+        r.exit_code = std::stoi(read_file(m.exit_of(p)));
+      } catch (const std::exception&) {
+        r.exit_code = 1;
+      }
+    }
     json j;
     if (fs::exists(rep, ec)) j = json::parse(read_file(rep), nullptr, false);
     if (!fs::exists(rep, ec)) {
@@ -796,7 +876,7 @@ std::string rows_csv(const Manifest& m, const std::vector<Row>& rows) {
   for (const SweepKey& s : m.sweep) head.push_back(s.key);
   for (const char* c : {"status", "vp_cycles_per_frame", "vp_first_frame_cycles", "est_cycles_per_frame",
                         "est_vs_vp_pct", "us_per_frame", "frames_per_s", "dense_gops", "dsp", "bram36", "lut", "fits",
-                        "pareto", "energy_uj_per_frame", "power_w", "bottleneck", "per", "error"})
+                        "pareto", "energy_uj_per_frame", "power_w", "bottleneck", "per", "per_source", "error"})
     head.push_back(c);
   o << join(head, ",") << "\n";
   for (const Row& r : rows) {
@@ -820,7 +900,8 @@ std::string rows_csv(const Manifest& m, const std::vector<Row>& rows) {
     c.push_back(ok ? fmt("%.4f", r.energy.total_uj) : "");
     c.push_back(ok ? fmt("%.3f", r.energy.avg_power_w) : "");
     c.push_back(r.bottleneck);
-    c.push_back(md.has_per ? fmt("%.2f", md.per) : "");
+    c.push_back(r.has_per ? fmt("%.2f", r.per) : "");
+    c.push_back(r.per_source);
     c.push_back(csv_quote(r.error));
     o << join(c, ",") << "\n";
   }
@@ -908,17 +989,8 @@ int collect(const Manifest& m, bool no_plots) {
                   100.0 * best->res.bram36 / m.device.bram36, 100.0 * best->res.lut / m.device.lut,
                   m.device.name.c_str());
     std::printf("; %.3f uJ/frame\n", best->energy.total_uj);
-    // The DSP-bound floor: every complex MAC of the circulant matvecs as 4 real multiplies, every DSP of the device
-    // (without one, of the design) multiplying every cycle.
-    const long long dsps = m.device.given ? m.device.dsp : best->res.dsp;
-    if (best->circulant_cmacs > 0 && dsps > 0) {
-      floor_us = 4.0 * static_cast<double>(best->circulant_cmacs) / (static_cast<double>(dsps) * best->clock_mhz);
-      std::printf(
-          "    DSP-bound floor: %s cMACs x 4 multiplies / (%s DSP x %.0f MHz) = %.3f us/frame; the design takes "
-          "%.2fx the floor (%.1f %% of its speed)\n",
-          grouped(static_cast<long long>(best->circulant_cmacs)).c_str(), grouped(dsps).c_str(), best->clock_mhz,
-          floor_us, best->us / floor_us, 100.0 * floor_us / best->us);
-    }
+    std::fputs(dsp_floor_text(best->floor, best->us, "    ").c_str(), stdout);
+    floor_us = best->floor.own_us;
     std::printf("  Pareto front (us/frame against DSP, designs that %s): %zu of %zu\n", m.device.given ? "fit" : "ran",
                 front, fit);
   } else {
@@ -927,10 +999,19 @@ int collect(const Manifest& m, bool no_plots) {
   if (!no_plots && ok > 0 && plot(m, floor_us)) {
     std::printf("  wrote %s/dse-latency-dsp.png", m.dir.c_str());
     bool per = false;
-    for (const DseModel& d : m.models) per = per || d.has_per;
+    for (const Row& r : rows) per = per || r.has_per;
     if (per) std::printf(", %s/dse-per-latency.png", m.dir.c_str());
     std::printf("\n");
   }
+  // Exit 2 when a point's input was rejected (its circa run exited 2), naming the points; 1 for any other failure.
+  bool bad_input = false;
+  for (const Row& r : rows)
+    if (r.status == "failed" && r.exit_code == 2) {
+      std::fprintf(stderr, "circa dse: point %s (%s): bad input: %s\n", r.point->id.c_str(),
+                   point_label(m, *r.point).c_str(), r.error.c_str());
+      bad_input = true;
+    }
+  if (bad_input) return 2;
   return failed + missing > 0 ? 1 : 0;
 }
 
@@ -939,7 +1020,9 @@ void emit_jobs(const Manifest& m, const std::string& file) {
   for (const DsePoint& p : m.points) {
     std::vector<std::string> words;
     for (const std::string& a : m.argv_of(p)) words.push_back(sh_quote(a));
-    text += join(words, " ") + " > " + sh_quote(m.log_of(p)) + " 2>&1\n";
+    // The exit code goes beside the log (collecting tells bad input, 2, from other failures) and stays the line's.
+    text += join(words, " ") + " > " + sh_quote(m.log_of(p)) + " 2>&1; s=$?; echo $s > " + sh_quote(m.exit_of(p)) +
+            "; exit $s\n";
   }
   write_file_atomic(file, text);
   const std::string jf = fs::absolute(file).lexically_normal().string();

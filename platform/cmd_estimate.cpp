@@ -20,7 +20,8 @@ namespace circa {
 namespace {
 
 nlohmann::ordered_json to_json(const HwConfig& hw, const std::string& model_path, const PerfEstimate& p,
-                               const ResourceEstimate& r, const Device* dev, const EnergyEstimate& e) {
+                               const ResourceEstimate& r, const Device* dev, const EnergyEstimate& e,
+                               const DspFloor& fl) {
   using json = nlohmann::ordered_json;
   json j;
   j["schema"] = "circa-estimate/1";
@@ -74,6 +75,14 @@ nlohmann::ordered_json to_json(const HwConfig& hw, const std::string& model_path
                    {"lut_pct", 100.0 * r.lut / dev->lut},
                    {"fits", r.dsp <= dev->dsp && r.bram36 <= dev->bram36 && r.lut <= dev->lut}};
   }
+  j["dsp_floor"] = {{"complex_macs", fl.cmacs},
+                    {"dsps", fl.dsps},
+                    {"dsps_from", dev ? "device" : "design"},
+                    {"design_multiplies_per_cmac", fl.own_mults},
+                    {"us_per_frame_design_multiplies", fl.own_us},
+                    {"us_per_frame_4_multiplies", fl.four_us},
+                    {"pct_of_floor_speed_design_multiplies", fl.own_us > 0 ? 100.0 * fl.own_us / p.us_per_frame : 0.0},
+                    {"pct_of_floor_speed_4_multiplies", fl.four_us > 0 ? 100.0 * fl.four_us / p.us_per_frame : 0.0}};
   j["energy"] = {{"pj_per_action",
                   {{"butterfly", e.table.butterfly_pj},
                    {"complex_mac", e.table.cmac_pj},
@@ -96,7 +105,7 @@ nlohmann::ordered_json to_json(const HwConfig& hw, const std::string& model_path
 }
 
 void print_text(const HwConfig& hw, const std::string& model_path, const PerfEstimate& p, const ResourceEstimate& r,
-                const Device* dev, const EnergyEstimate& e) {
+                const Device* dev, const EnergyEstimate& e, const DspFloor& fl) {
   std::printf("circa estimate (closed form): %s on %s\n", model_path.c_str(), hw.source.c_str());
   std::printf("  weights: %.1f KiB packed, %s\n", static_cast<double>(p.weight_bytes) / 1024.0,
               p.weights_on_chip ? "on chip" : "streamed from DDR every frame");
@@ -129,13 +138,14 @@ void print_text(const HwConfig& hw, const std::string& model_path, const PerfEst
       if (r.lut > dev->lut) std::printf("    LUT: needs %lld, the device has %lld\n", r.lut, dev->lut);
     }
   }
+  // On the device's DSPs when one is given, else on the design's own.
+  std::fputs(dsp_floor_text(fl, p.us_per_frame, "  ").c_str(), stdout);
   std::printf("  energy: %.3f uJ/frame dynamic (FFT %.3f, EW-MAC %.3f, LUT %.3f, buffers %.3f, DDR %.3f)", e.dynamic_uj,
               e.fft_uj, e.emac_uj, e.lut_uj, e.buffer_uj, e.ddr_uj);
   if (dev) std::printf(" + %.3f static (%.2f W)", e.static_uj, e.static_w);
   std::printf("\n  power: %.2f W average, %.0f frames/J%s\n", e.avg_power_w, e.frames_per_joule,
               dev ? "" : " (dynamic only; --device adds static power)");
 }
-
 
 }  // namespace
 
@@ -160,24 +170,18 @@ int cmd_estimate(const Args& args) {
 
   const HwConfig hw = load_hw_config(config, overrides);
   const Model model = load_model(model_path);
-  // The accelerator would refuse this job's descriptor (the VP reports the error code); refuse it here too.
-  const long long most = std::max({model.input_dim, model.cell_dim, model.proj_dim, model.num_classes});
-  if (most > hw.ints.max_dim)
-    throw InputError(model_path + ": a dimension of " + std::to_string(most) +
-                     " exceeds limits.max_dim = " + std::to_string(hw.ints.max_dim) + " of " + hw.source);
-  if (static_cast<long long>(model.layers.size()) > hw.ints.max_layers)
-    throw InputError(model_path + ": " + std::to_string(model.layers.size()) +
-                     " layers exceed limits.max_layers = " + std::to_string(hw.ints.max_layers) + " of " + hw.source);
+  check_model_limits(hw, model, model_path, " of " + hw.source);
   Device dev;
   if (!device.empty()) dev = load_device(device_file(device));
   const PerfEstimate p = estimate_perf(hw, model);
   const ResourceEstimate r = estimate_resources(hw, model);
   const EnergyEstimate e = estimate_energy(hw, p, device.empty() ? 0.0 : dev.static_w);
   const Device* dp = device.empty() ? nullptr : &dev;
+  const DspFloor fl = dsp_floor(hw, p, dp ? dp->dsp : r.dsp);
   if (json_out)
-    std::cout << to_json(hw, model_path, p, r, dp, e).dump(2) << "\n";
+    std::cout << to_json(hw, model_path, p, r, dp, e, fl).dump(2) << "\n";
   else
-    print_text(hw, model_path, p, r, dp, e);
+    print_text(hw, model_path, p, r, dp, e, fl);
   return 0;
 }
 

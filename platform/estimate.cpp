@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -420,6 +421,45 @@ EnergyEstimate estimate_energy(const HwConfig& c, const PerfEstimate& p, double 
   e.avg_power_w = p.us_per_frame > 0 ? e.total_uj / p.us_per_frame : 0;
   e.frames_per_joule = e.total_uj > 0 ? 1e6 / e.total_uj : 0;
   return e;
+}
+
+std::string grouped(long long v) {
+  std::string s = std::to_string(v < 0 ? -v : v), out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return (v < 0 ? "-" : "") + out;
+}
+
+DspFloor dsp_floor(const HwConfig& c, const PerfEstimate& p, long long dsps) {
+  DspFloor f;
+  for (const MatvecCycles& mv : p.matvecs)
+    if (mv.shape.k > 1) f.cmacs += mv.cmacs;
+  f.dsps = dsps;
+  f.clock_mhz = c.clock_mhz;
+  f.own_mults = static_cast<int>(c.ints.emac_dsp_per_cmac);
+  if (dsps <= 0 || f.cmacs == 0) return f;
+  const double per_mult = static_cast<double>(f.cmacs) / (static_cast<double>(dsps) * c.clock_mhz);
+  f.own_us = f.own_mults * per_mult;
+  f.four_us = 4 * per_mult;
+  return f;
+}
+
+std::string dsp_floor_text(const DspFloor& f, double design_us, const std::string& indent) {
+  if (f.own_us <= 0 || design_us <= 0) return "";
+  auto line = [&](int mults, double floor_us, const char* which) {
+    char b[320];
+    std::snprintf(b, sizeof b,
+                  "%sDSP-bound floor, %d multiplies per cMAC (%s): %s cMACs x %d / (%s DSP x %.0f MHz) = %.3f "
+                  "us/frame; the design takes %.2fx it (%.1f %% of its speed)\n",
+                  indent.c_str(), mults, which, grouped(static_cast<long long>(f.cmacs)).c_str(), mults,
+                  grouped(f.dsps).c_str(), f.clock_mhz,
+                  floor_us, design_us / floor_us, 100.0 * floor_us / design_us);
+    return std::string(b);
+  };
+  if (f.own_mults == 4) return line(4, f.four_us, "the design's own, and the direct product");
+  return line(f.own_mults, f.own_us, "the design's own") + line(4, f.four_us, "the direct product");
 }
 
 }  // namespace circa

@@ -139,4 +139,26 @@ struct EnergyEstimate {
 };
 EnergyEstimate estimate_energy(const HwConfig& c, const PerfEstimate& p, double static_w);
 
+// ---- the DSP-bound floor --------------------------------------------------------------------------------------
+
+// The fastest a frame could go if every DSP multiplied every cycle: the complex MACs of the circulant matvecs
+// (k > 1) times the real multiplies per complex MAC, over `dsps` DSPs at the clock. It is given twice: with the
+// design's own multiplies per complex MAC (emac.dsp_per_cmac: 3 with Gauss's trick, 4 direct) and with 4, so that a
+// design using 3 is not credited with a floor it could never reach with 4.
+struct DspFloor {
+  std::uint64_t cmacs = 0;  // circulant complex MACs per frame
+  long long dsps = 0;       // the device's DSPs, or the design's own without a device
+  double clock_mhz = 0;
+  int own_mults = 4;       // emac.dsp_per_cmac
+  double own_us = 0;       // the floor with own_mults multiplies per complex MAC
+  double four_us = 0;      // the floor with 4
+};
+// 2760 -> "2,760" (for the figures people read).
+std::string grouped(long long v);
+// dsps <= 0, or a model without circulant matvecs, gives a floor of 0 (nothing to compare with).
+DspFloor dsp_floor(const HwConfig& c, const PerfEstimate& p, long long dsps);
+// Two lines, indented by `indent`: both floors, and how far a design at `design_us` per frame is from each; the
+// first percentage is against the design's own multiplies per complex MAC.
+std::string dsp_floor_text(const DspFloor& f, double design_us, const std::string& indent);
+
 }  // namespace circa

@@ -274,3 +274,39 @@ TEST(EstimateCli, DeviceFitAndMisfit) {
   EXPECT_NE(r.out.find("DOES NOT FIT"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("DSP: needs"), std::string::npos) << r.out;
 }
+
+// The DSP-bound floor, for the design's own multiplies per complex MAC and for 4. The Google LSTMP at block 8 has
+// 256,000 circulant cMACs per frame (4 x 1024/8 rows x (20 + 64) input blocks x 5 bins + 64 x 128 x 5 for the
+// projection = 215,040 + 40,960), on the KU060's 2,760 DSPs at 200 MHz: 256,000 x 3 / 552,000 = 1.391 us with
+// Gauss's 3 multiplies, 256,000 x 4 / 552,000 = 1.855 us with 4.
+TEST(EstimateCli, DspFloorForTheDesignsMultipliesAndForFour) {
+  const std::string m = work_dir() + "/lstmp8.safetensors";
+  auto r = run_circa({"estimate", "--config", preset("clstm-ku060-fft8"), "--model", m, "--device", "xcku060",
+                      "--emac.dsp_per_cmac=3", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json f = json::parse(r.out)["dsp_floor"];
+  EXPECT_EQ(f["complex_macs"], 256000);
+  EXPECT_EQ(f["dsps"], 2760);
+  EXPECT_EQ(f["dsps_from"], "device");
+  EXPECT_EQ(f["design_multiplies_per_cmac"], 3);
+  EXPECT_NEAR(f["us_per_frame_design_multiplies"].get<double>(), 256000.0 * 3 / 552000, 1e-12);
+  EXPECT_NEAR(f["us_per_frame_4_multiplies"].get<double>(), 256000.0 * 4 / 552000, 1e-12);
+  r = run_circa({"estimate", "--config", preset("clstm-ku060-fft8"), "--model", m, "--device", "xcku060",
+                 "--emac.dsp_per_cmac=3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("DSP-bound floor, 3 multiplies per cMAC (the design's own): 256,000 cMACs x 3 / (2,760 DSP x "
+                       "200 MHz) = 1.391 us/frame"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("DSP-bound floor, 4 multiplies per cMAC (the direct product): 256,000 cMACs x 4 / (2,760 DSP "
+                       "x 200 MHz) = 1.855 us/frame"),
+            std::string::npos)
+      << r.out;
+  // A design at 4 multiplies per cMAC has one floor; without a device it is taken over the design's own DSPs.
+  r = run_circa({"estimate", "--config", preset("clstm-ku060-fft8"), "--model", m, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json g = json::parse(r.out);
+  EXPECT_EQ(g["dsp_floor"]["dsps_from"], "design");
+  EXPECT_EQ(g["dsp_floor"]["dsps"], g["resources"]["dsp"]);
+  EXPECT_EQ(g["dsp_floor"]["us_per_frame_design_multiplies"], g["dsp_floor"]["us_per_frame_4_multiplies"]);
+}
