@@ -1,4 +1,4 @@
-// circa: fixed-point arithmetic, the numbers the accelerator computes with (ARCHITECTURE.md, "Fixed point").
+// circa: fixed-point arithmetic, the numbers the accelerator computes with (docs/architecture.md, "Fixed point").
 //
 // Conventions
 // - Signed two's complement Qm.n, m counting the sign bit (Q8.8 == ap_fixed<16,8>), 8..18 bits, raw values held

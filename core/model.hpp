@@ -1,4 +1,4 @@
-// circa: the block-circulant LSTMP / GRU model as circa's formats define it (ARCHITECTURE.md, "Files and formats").
+// circa: the block-circulant LSTMP / GRU model as circa's formats define it (docs/formats.md, "Models").
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// circa: frame error and phone error rate exactly as ARCHITECTURE.md defines them.
+// circa: frame error and phone error rate exactly as docs/architecture.md defines them.
 //
 // PER: map each frame to its phone, collapse repeated phones, then drop "sil" (without collapsing again), and
 // divide the Levenshtein distance by the reference length, both summed over utterances.

@@ -1,4 +1,4 @@
-/* circa accelerator register map: the one definition shared by the device model (platform/accel_controller) and
+/* circa accelerator register map: the one definition shared by the device model (sc_models/accel_controller) and
  * the C driver (sw_driver/circa_drv.c), as NVDLA's arnvdla.h serves its cmod and its kernel driver.
  * docs/registers.md is generated from this file (`circa registers --markdown`; a test keeps them equal).
  *

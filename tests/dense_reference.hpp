@@ -1,4 +1,4 @@
-// A plain dense LSTMP / GRU written from ARCHITECTURE.md's equations with Eigen, on circulant weights expanded to
+// A plain dense LSTMP / GRU written from docs/architecture.md's equations with Eigen, on circulant weights expanded to
 // dense matrices: the independent reference for the golden models and for `circa run --functional`.
 #pragma once
 

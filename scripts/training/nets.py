@@ -1,5 +1,5 @@
 """LSTMP (peepholes + projection) and GRU acoustic models whose matrices are dense or block circulant, with the
-equations of ARCHITECTURE.md, so that an exported model computes in circa what it computed here."""
+equations of docs/architecture.md, so that an exported model computes in circa what it computed here."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""PER as ARCHITECTURE.md defines it (and core/per.cpp computes it): per utterance, argmax per frame, collapse
+"""PER as docs/architecture.md defines it (and core/per.cpp computes it): per utterance, argmax per frame, collapse
 repeats, then drop sil without collapsing again; Levenshtein distance over reference length, summed."""
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""safetensors read/write and circa's model layout (ARCHITECTURE.md, format circa-lstmp/1)."""
+"""safetensors read/write and circa's model layout (docs/formats.md, format circa-lstmp/1)."""
 import json
 import math
 import os

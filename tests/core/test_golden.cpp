@@ -1,4 +1,4 @@
-// The golden models against plain dense references written here with Eigen from ARCHITECTURE.md's equations, on
+// The golden models against plain dense references written here with Eigen from docs/architecture.md's equations, on
 // expanded (dense) weights, and the fixed-point model against the float one (SQNR per layer).
 #include <gtest/gtest.h>
 

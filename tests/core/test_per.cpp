@@ -1,4 +1,4 @@
-// PER as ARCHITECTURE.md defines it, on hand-worked examples.
+// PER as docs/architecture.md defines it, on hand-worked examples.
 #include <gtest/gtest.h>
 
 #include "core/per.hpp"
