@@ -107,8 +107,8 @@ RunOptions parse_run_options(const Args& args, bool& help) {
   if (o.functional && (!o.frame_period.empty() || o.streams != 1))
     throw UsageError("--frame-period and --streams drive the virtual platform; drop --functional");
   if (o.trace != "units" && o.trace != "tiles") throw UsageError("--trace: '" + o.trace + "' is not units or tiles");
-  if (o.functional && (!o.vcd.empty() || !o.timeline.empty() || !o.mmio_log.empty()))
-    throw UsageError("--vcd, --timeline and --mmio-log observe the virtual platform; drop --functional");
+  if (o.functional && (!o.report.empty() || !o.vcd.empty() || !o.timeline.empty() || !o.mmio_log.empty()))
+    throw UsageError("--report, --vcd, --timeline and --mmio-log observe the virtual platform; drop --functional");
   for (const std::string* f : {&o.report, &o.vcd, &o.timeline, &o.mmio_log}) {
     if (f->empty()) continue;
     fs::path parent = fs::path(*f).parent_path();

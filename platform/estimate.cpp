@@ -12,6 +12,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "platform/default_paths.hpp"
+#include "platform/ini_scan.hpp"
 
 namespace circa {
 
@@ -261,47 +262,47 @@ Device load_device(const std::string& path) {
   const std::string text = read_file(path);  // InputError naming the file when it cannot be read
   Device d;
   d.source = path;
-  std::istringstream in(text);
-  std::string line;
-  std::map<std::string, std::string> kv;
-  for (int n = 1; std::getline(in, line); ++n) {
-    const auto b = line.find_first_not_of(" \t\r");
-    if (b == std::string::npos || line[b] == '#' || line[b] == ';' || line[b] == '[') continue;
-    const auto eq = line.find('=');
-    const std::string pos = path + ": line " + std::to_string(n);
-    if (eq == std::string::npos) throw InputError(pos + ": expected 'key = value'");
-    auto trim = [](std::string s) {
-      const auto f = s.find_first_not_of(" \t\r"), l = s.find_last_not_of(" \t\r");
-      return f == std::string::npos ? std::string() : s.substr(f, l - f + 1);
-    };
-    const std::string key = trim(line.substr(0, eq)), val = trim(line.substr(eq + 1));
+  const IniScan scan = scan_ini(text, path);
+  std::map<std::string, int> seen;  // key -> line
+  for (const IniEntry& e : scan.entries) {
+    if (scan.bad_line && e.line > scan.bad_line) break;
+    const std::string pos = path + ": line " + std::to_string(e.line);
+    const std::string& key = e.key;
+    const std::string& val = e.value;
     static const char* known[] = {"name", "family", "dsp", "bram36", "lut", "static_w"};
     if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known))
-      throw InputError(pos + ": unknown key '" + key + "'");
-    if (kv.count(key)) throw InputError(pos + ": duplicate key '" + key + "'");
-    kv[key] = val;
-    auto number = [&](double lo) {
-      std::size_t used = 0;
-      double v = 0;
-      try {
-        v = std::stod(val, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || used != val.size() || !(v >= lo) || v > 1e9)
-        throw InputError(pos + ": " + key + ": '" + val +
-                         "' is not a number >= " + std::to_string(static_cast<int>(lo)));
+      throw InputError(pos + ": unknown key '" + printable(key) + "' (device files have no sections)");
+    if (seen.count(key))
+      throw InputError(pos + ": duplicate key '" + key + "' (first on line " + std::to_string(seen[key]) + ")");
+    seen[key] = e.line;
+    // Resource counts are whole numbers; static power a plain decimal (no hex, exponent or inf).
+    auto count = [&] {
+      const bool digits = !val.empty() && val.size() <= 10 && val.find_first_not_of("0123456789") == std::string::npos;
+      const long long v = digits ? std::stoll(val) : 0;
+      if (!digits || v < 1 || v > 1000000000)
+        throw InputError(pos + ": " + key + ": '" + printable(val) + "' is not a whole number in 1..1000000000");
       return v;
     };
-    if (key == "name") d.name = val;
-    if (key == "family") d.family = val;
-    if (key == "dsp") d.dsp = static_cast<long long>(number(1));
-    if (key == "bram36") d.bram36 = static_cast<long long>(number(1));
-    if (key == "lut") d.lut = static_cast<long long>(number(1));
-    if (key == "static_w") d.static_w = number(0);
+    auto watts = [&] {
+      const bool plain = !val.empty() && val.size() <= 12 && val.find_first_not_of("0123456789.") == std::string::npos &&
+                         val.find('.') == val.rfind('.') && val != ".";
+      const double v = plain ? std::stod(val) : -1;
+      if (!plain || v > 1000)
+        throw InputError(pos + ": " + key + ": '" + printable(val) + "' is not a power in watts, 0..1000");
+      return v;
+    };
+    if (key == "name" || key == "family") {
+      if (val.empty()) throw InputError(pos + ": " + key + ": empty");
+      (key == "name" ? d.name : d.family) = val;
+    }
+    if (key == "dsp") d.dsp = count();
+    if (key == "bram36") d.bram36 = count();
+    if (key == "lut") d.lut = count();
+    if (key == "static_w") d.static_w = watts();
   }
+  if (scan.bad_line) throw InputError(scan.bad_message);
   for (const char* k : {"name", "dsp", "bram36", "lut"})
-    if (!kv.count(k)) throw InputError(path + ": missing key '" + std::string(k) + "'");
+    if (!seen.count(k)) throw InputError(path + ": missing key '" + std::string(k) + "'");
   return d;
 }
 

@@ -244,6 +244,25 @@ TEST(EstimateCli, BadInputIsOneLineAndExitCode2) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("bad-device.ini: line 2"), std::string::npos) << r.err;
+  // Device files are read as strictly as configs: whole resource counts, plain watts, no sections, no duplicates.
+  const std::vector<std::pair<std::string, std::string>> bad_devices = {
+      {"name = x\ndsp = 0x10\nbram36 = 1\nlut = 1\n", "line 2: dsp: '0x10' is not a whole number in 1..1000000000"},
+      {"name = x\ndsp = 2760.5\nbram36 = 1\nlut = 1\n", "line 2: dsp: '2760.5' is not a whole number"},
+      {"name = x\ndsp = 1\nbram36 = 1\nlut = 1\nstatic_w = inf\n", "line 5: static_w: 'inf' is not a power in watts"},
+      {"name = x\ndsp = 1\nbram36 = 1\nlut = 1\nstatic_w = 1e3\n", "line 5: static_w: '1e3' is not a power"},
+      {"[fpga]\nname = x\n", "line 2: unknown key 'fpga.name' (device files have no sections)"},
+      {"name = x\nname = y\n", "line 2: duplicate key 'name' (first on line 1)"},
+      {"name = x\ndsp 5\n", "line 2: expected 'key = value' or '[section]', got 'dsp 5'"},
+      {"name = x\ndsp = 1\nbram36 = 1\n", "missing key 'lut'"},
+  };
+  for (std::size_t i = 0; i < bad_devices.size(); ++i) {
+    const std::string f = d + "/bad-device-" + std::to_string(i) + ".ini";
+    std::ofstream(f) << bad_devices[i].first;
+    r = run_circa({"estimate", "--model", m, "--device", f});
+    EXPECT_EQ(r.exit_code, 2) << bad_devices[i].first;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    EXPECT_NE(r.err.find(bad_devices[i].second), std::string::npos) << bad_devices[i].first << "\n" << r.err;
+  }
 
   {
     std::ofstream bad(d + "/bad-preset.ini");

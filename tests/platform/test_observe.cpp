@@ -240,6 +240,11 @@ TEST(Observe, BadObserveOptionsAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2);
   r = run_circa({"run", "--functional", "--vcd", d + "/w.vcd"});
   EXPECT_EQ(r.exit_code, 2);
+  // The report describes the VP's run; --functional used to accept it and write nothing.
+  r = run_circa({"run", "--functional", "--report", d + "/r.json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--report, --vcd, --timeline and --mmio-log observe the virtual platform"), std::string::npos)
+      << r.err;
   r = run_circa({"run", "--vcd", d + "/missing/w.vcd"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(fs::is_empty(d));
