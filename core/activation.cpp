@@ -126,7 +126,7 @@ Activation::Activation(ActFn fn, const ActivationSpec& spec, QFormat in, QFormat
   }
 }
 
-std::int32_t Activation::eval_general(std::int32_t x_raw) const {
+std::int32_t Activation::eval_general(std::int32_t x_raw, SatCounters* sat) const {
   const std::int64_t x = x_raw;
   if (x < -r_raw_) return lo_raw_;
   if (x >= r_raw_) return hi_raw_;
@@ -152,7 +152,10 @@ std::int32_t Activation::eval_general(std::int32_t x_raw) const {
   }
   const std::int64_t slope = table_[2 * idx];
   const std::int64_t icpt = table_[2 * idx + 1];
-  return clamp_sym(shift_round(slope * x, slope_shift_, spec_.rounding) + icpt, out_.max_raw());
+  const std::int64_t y = shift_round(slope * x, slope_shift_, spec_.rounding) + icpt;
+  const std::int32_t clamped = clamp_sym(y, out_.max_raw());
+  if (sat && clamped != y) sat->add(SatKind::act);
+  return clamped;
 }
 
 void Activation::eval(const std::int32_t* x, std::int32_t* y, int n) const {

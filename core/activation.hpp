@@ -44,6 +44,9 @@ public:
   Activation(ActFn fn, const ActivationSpec& spec, QFormat in, QFormat out);
 
   std::int32_t eval(std::int32_t x_raw) const;        // bit-exact, integer arithmetic only (inline below)
+  // The same, counting a PWL output that had to be clamped into the output format as an `act` saturation, like
+  // every other write-back (the LUT's outputs lie between in-range entries and never clamp).
+  std::int32_t eval(std::int32_t x_raw, SatCounters& sat) const;
   void eval(const std::int32_t* x, std::int32_t* y, int n) const;
   double eval_float(double x) const { return fn_ == ActFn::sigmoid ? 1.0 / (1.0 + std::exp(-x)) : std::tanh(x); }
 
@@ -58,7 +61,8 @@ public:
   QFormat out_format() const { return out_; }
 
 private:
-  std::int32_t eval_general(std::int32_t x_raw) const;  // PWL, no interpolation, or a step that is not 2^-s
+  // PWL, no interpolation, or a step that is not 2^-s; a PWL clamp is counted in *sat when given.
+  std::int32_t eval_general(std::int32_t x_raw, SatCounters* sat = nullptr) const;
   ActFn fn_;
   ActivationSpec spec_;
   QFormat in_, out_;
@@ -76,6 +80,10 @@ private:
 
 // The interpolated LUT with a power-of-two step (every shipped config) inline, as each gate of each cell takes one;
 // the rest through eval_general. Both compute what the class comment defines.
+inline std::int32_t Activation::eval(std::int32_t x_raw, SatCounters& sat) const {
+  return lut_pow2_ ? eval(x_raw) : eval_general(x_raw, &sat);
+}
+
 inline std::int32_t Activation::eval(std::int32_t x_raw) const {
   if (!lut_pow2_) return eval_general(x_raw);
   const std::int64_t x = x_raw;

@@ -190,9 +190,9 @@ void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) {
         if (peep_row >= 0) v += shift_round(static_cast<std::int64_t>(pp[peep_row * C + u]) * cu, pe, rnd);
         return write_back(v, F, act, rnd, SatKind::accum, sat);
       };
-      const std::int32_t ig = sg.eval(pre(0, 0));
-      const std::int32_t fg = sg.eval(pre(1, 1));
-      const std::int32_t gg = th.eval(pre(2, -1));
+      const std::int32_t ig = sg.eval(pre(0, 0), sat);
+      const std::int32_t fg = sg.eval(pre(1, 1), sat);
+      const std::int32_t gg = th.eval(pre(2, -1), sat);
       gt[u] = ig;
       gt[C + u] = fg;
       gt[2 * C + u] = gg;
@@ -205,8 +205,8 @@ void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) {
       const int idx = g * C + u;
       return G.y[idx] + R.y[idx] + shl(static_cast<std::int64_t>(bias_x[idx]) + bias_r[idx], n.guard_bits);
     };
-    const std::int32_t rg = sig->eval(write_back(both(0), F, n.act, rnd, SatKind::accum, sat));
-    const std::int32_t zg = sig->eval(write_back(both(1), F, n.act, rnd, SatKind::accum, sat));
+    const std::int32_t rg = sig->eval(write_back(both(0), F, n.act, rnd, SatKind::accum, sat), sat);
+    const std::int32_t zg = sig->eval(write_back(both(1), F, n.act, rnd, SatKind::accum, sat), sat);
     const int idx = 2 * C + u;
     const std::int32_t hn =
         write_back(R.y[idx] + shl(bias_r[idx], n.guard_bits), F, n.act, rnd, SatKind::accum,
@@ -215,7 +215,7 @@ void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) {
                               shift_round(static_cast<std::int64_t>(rg) * hn, rn, rnd);
     gate[u] = rg;
     gate[C + u] = zg;
-    gate[2 * C + u] = tanh_act->eval(write_back(npre, F, n.act, rnd, SatKind::accum, sat));
+    gate[2 * C + u] = tanh_act->eval(write_back(npre, F, n.act, rnd, SatKind::accum, sat), sat);
   }
 }
 
@@ -252,9 +252,9 @@ void FixedLayer::cell_update(int u0, int u1, const Numerics& n, SatCounters& sat
     const int idx = 3 * C + u;
     std::int64_t v = gy[idx] + (ry ? ry[idx] : 0) + shl(bs[idx], guard);
     v += shift_round(static_cast<std::int64_t>(pp[2 * C + u]) * cn, pe, rnd);
-    const std::int32_t og = sg.eval(write_back(v, F, act, rnd, SatKind::accum, sat));
+    const std::int32_t og = sg.eval(write_back(v, F, act, rnd, SatKind::accum, sat), sat);
     gt[idx] = og;
-    const std::int32_t tc = tcell.eval(cn);
+    const std::int32_t tc = tcell.eval(cn, sat);
     const std::int32_t mu = write_back(static_cast<std::int64_t>(og) * tc, 2 * act.n, act, rnd, SatKind::act, sat);
     ms[u] = mu;
     if (rn) rn[u] = mu;

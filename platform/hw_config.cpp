@@ -1,7 +1,5 @@
 #include "platform/hw_config.hpp"
 
-#include <ini.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -11,6 +9,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
+#include "platform/ini_scan.hpp"
 
 namespace po = boost::program_options;
 
@@ -54,6 +53,8 @@ po::options_description make_options(HwConfig& c, Raw& r) {
     ("numerics.cell", po::value(&r.cell_q)->default_value(r.cell_q), "Q format of the cell state")
     ("numerics.accumulator_bits", po::value(&c.accumulator_bits)->default_value(c.accumulator_bits), "accumulator width in bits (32..64)")
     ("numerics.rounding", po::value(&c.rounding)->default_value(c.rounding), "half_even | half_up")
+    ("numerics.guard_bits", po::value(&c.guard_bits)->default_value(c.guard_bits), "guard bits of the frequency and gate sums (0..12)")
+    ("numerics.ifft_bits", po::value(&c.ifft_bits)->default_value(c.ifft_bits), "IFFT input width in bits (16..40)")
     ("activation.mode", po::value(&c.act_mode)->default_value(c.act_mode), "lut | pwl")
     ("activation.lut_entries", po::value(&c.lut_entries)->default_value(c.lut_entries), "LUT entries (16..65536)")
     ("activation.lut_range", po::value(&c.lut_range)->default_value(c.lut_range), "LUT input range +-R")
@@ -88,6 +89,10 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
   auto set = [&](const std::string& key) { return where.count(key) ? std::string() : std::string(" (the default)"); };
   if (c.accumulator_bits < 32 || c.accumulator_bits > 64)
     bad("numerics.accumulator_bits", "must be 32..64" + got(c.accumulator_bits));
+  if (c.guard_bits < 0 || c.guard_bits > 12) bad("numerics.guard_bits", "must be 0..12" + got(c.guard_bits));
+  // The unscaled IFFT grows by up to 6 bits (k = 64) and its twiddle products add up to 16: at most 40 bits in keeps
+  // every intermediate inside int64, the IFFT datapath's width.
+  if (c.ifft_bits < 16 || c.ifft_bits > 40) bad("numerics.ifft_bits", "must be 16..40" + got(c.ifft_bits));
   if (c.rounding != "half_even" && c.rounding != "half_up")
     bad("numerics.rounding", "must be half_even or half_up" + got(c.rounding));
   if (c.act_mode != "lut" && c.act_mode != "pwl") bad("activation.mode", "must be lut or pwl" + got(c.act_mode));
@@ -169,60 +174,6 @@ HwConfig load_hw_config(const std::string& ini_path, const std::vector<std::stri
 
 namespace {
 
-// One `key = value` line of the file, as inih reports it.
-struct IniEntry {
-  std::string key;  // "section.key"
-  std::string value;
-  int line;
-};
-
-// The INI text as inih reads it: inih (Debian's libinih) does the parsing; this reader hands it one line at a time,
-// so that the count of lines handed out is the number of the line inih is on, which its handler is not told.
-struct IniScan {
-  std::string_view text;
-  std::size_t pos = 0;
-  int line = 0;
-  std::vector<std::string> lines;  // as handed to inih, for messages about lines it rejects
-  std::vector<IniEntry> entries;
-  int reader_error_line = 0;  // a line inih must not see (too long, or holding a NUL byte)
-  std::string reader_error;
-};
-
-char* read_ini_line(char* str, int num, void* stream) {
-  auto& s = *static_cast<IniScan*>(stream);
-  if (s.pos >= s.text.size()) return nullptr;
-  std::size_t end = s.text.find('\n', s.pos);
-  if (end == std::string_view::npos) end = s.text.size();
-  std::string_view line = s.text.substr(s.pos, end - s.pos);
-  s.pos = end + 1;
-  ++s.line;
-  // Leading blanks go: inih would take an indented line for the continuation of the previous value.
-  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-  std::string error;
-  if (line.find('\0') != std::string_view::npos)
-    error = "NUL byte in the line";
-  else if (line.size() + 2 > static_cast<std::size_t>(num))
-    error = "line too long (" + std::to_string(line.size()) + " bytes; at most " + std::to_string(num - 2) + ")";
-  if (!error.empty()) {
-    if (!s.reader_error_line) s.reader_error_line = s.line, s.reader_error = error;
-    line = {};
-  }
-  s.lines.emplace_back(line);
-  line.copy(str, line.size());
-  str[line.size()] = '\n';
-  str[line.size() + 1] = '\0';
-  return str;
-}
-
-int on_ini_key(void* user, const char* section, const char* name, const char* value) {
-  auto& s = *static_cast<IniScan*>(user);
-  std::string sec(section);
-  while (!sec.empty() && (sec.front() == ' ' || sec.front() == '\t')) sec.erase(0, 1);
-  while (!sec.empty() && (sec.back() == ' ' || sec.back() == '\t')) sec.pop_back();
-  s.entries.push_back({sec.empty() ? std::string(name) : sec + "." + name, value, s.line});
-  return 1;  // never stop: errors are judged afterwards, in line order
-}
-
 const char* expected_kind(const std::string& key) {
   static const std::map<std::string, const char*> kinds = {
       {"numerics.weight", "a Q format"},         {"numerics.activation", "a Q format"},
@@ -260,32 +211,19 @@ HwConfig load_hw_config_text(const std::string& text, const std::string& ini_pat
   c.source = ini_path;
   const po::options_description desc = make_options(c, r);
 
-  IniScan scan;
-  scan.text = text;
-  const int parse_error = ini_parse_stream(read_ini_line, &scan, on_ini_key, &scan);
-  int first_bad = parse_error > 0 ? parse_error : 0;
-  if (scan.reader_error_line && (!first_bad || scan.reader_error_line < first_bad)) first_bad = scan.reader_error_line;
-  auto line_pos = [&](int n) { return ini_path + ": line " + std::to_string(n); };
-  auto fail_line = [&](int n) {
-    if (n == scan.reader_error_line) throw InputError(line_pos(n) + ": " + scan.reader_error);
-    const std::string& t = scan.lines.at(static_cast<std::size_t>(n - 1));
-    if (!t.empty() && t[0] == '[')
-      throw InputError(line_pos(n) + ": malformed section header '" + printable(t) + "'");
-    throw InputError(line_pos(n) + ": expected 'key = value' or '[section]', got '" + printable(t) + "'");
-  };
-
+  const IniScan scan = scan_ini(text, ini_path);
   // Errors in line order: a line inih rejected stops the file where it stands.
   std::map<std::string, std::string> where;
   for (const IniEntry& e : scan.entries) {
-    if (first_bad && e.line > first_bad) break;
-    const std::string pos = line_pos(e.line);
+    if (scan.bad_line && e.line > scan.bad_line) break;
+    const std::string pos = ini_path + ": line " + std::to_string(e.line);
     if (e.key.empty() || e.key.back() == '.') throw InputError(pos + ": empty key");
     if (where.count(e.key))
       throw InputError(pos + ": duplicate key '" + printable(e.key) + "' (first at " + where[e.key] + ")");
     apply_key(desc, e.key, e.value, pos);
     where[e.key] = pos;
   }
-  if (first_bad) fail_line(first_bad);
+  if (scan.bad_line) throw InputError(scan.bad_message);
 
   // Command-line overrides ("section.key=value") win over the file.
   std::map<std::string, bool> given;
@@ -320,6 +258,8 @@ Numerics numerics_of(const HwConfig& c) {
   n.act = c.activation_q;
   n.cell = c.cell_q;
   n.acc_bits = c.accumulator_bits;
+  n.guard_bits = c.guard_bits;
+  n.ifft_bits = c.ifft_bits;
   n.rounding = parse_rounding(c.rounding);
   n.activation.mode = c.act_mode == "pwl" ? ActMode::pwl : ActMode::lut;
   n.activation.lut_entries = c.lut_entries;

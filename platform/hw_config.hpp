@@ -23,6 +23,8 @@ struct HwConfig {
   QFormat cell_q{8, 8};        // cell state c
   int accumulator_bits = 48;   // wide accumulator (DSP48-like); saturates only on write-back
   std::string rounding = "half_even";  // half_even | half_up
+  int guard_bits = 6;   // fractional bits beyond the activation format's in the frequency sums and gate sums
+  int ifft_bits = 40;   // width the frequency sums are saturated to before the IFFT
 
   // [activation]
   std::string act_mode = "lut";  // lut | pwl

@@ -96,6 +96,11 @@ std::uint32_t accel_controller::caps(std::uint32_t off) const {
                                         : static_cast<std::uint32_t>(2 * num_.activation.pwl_segments);
       return (entries & 0xFFFFFF) | (num_.activation.mode == ActMode::pwl ? (1u << 24) : 0u);
     }
+    case CIRCA_REG_CAPS_DATAPATH:
+      return CIRCA_FIELD_SET(CAPS_DATAPATH, GUARD, num_.guard_bits) |
+             CIRCA_FIELD_SET(CAPS_DATAPATH, IFFT_BITS, num_.ifft_bits) |
+             CIRCA_FIELD_SET(CAPS_DATAPATH, ACC_BITS, num_.acc_bits) |
+             CIRCA_FIELD_SET(CAPS_DATAPATH, HALF_UP, num_.rounding == Rounding::half_up ? 1u : 0u);
     default: return 0;
   }
 }
@@ -124,7 +129,8 @@ std::uint32_t accel_controller::reg_read(std::uint32_t off, bool& ok) {
     case CIRCA_REG_CAPS_LANES:
     case CIRCA_REG_CAPS_BUF_KIB:
     case CIRCA_REG_CAPS_LIMITS:
-    case CIRCA_REG_CAPS_LUT: return caps(off);
+    case CIRCA_REG_CAPS_LUT:
+    case CIRCA_REG_CAPS_DATAPATH: return caps(off);
     case CIRCA_REG_CTRL: return ctrl_ & CIRCA_CTRL_IRQ_EN;  // START and SOFT_RESET read as 0
     case CIRCA_REG_STATUS: return (state_ & 3u) | ((error_ & 0xFFu) << 8) | (std::min(frames_done_, 0xFFFFu) << 16);
     case CIRCA_REG_IRQ_STATUS: return irq_status_;

@@ -30,7 +30,7 @@ static int usable(const struct circa_dev* dev) {
   } while (0)
 
 static void read_caps(const struct circa_dev* dev, uint32_t version, struct circa_device_caps* c) {
-  uint32_t lanes, limits, lut;
+  uint32_t lanes, limits, lut, datapath;
   memset(c, 0, sizeof *c);
   c->version_major = (uint16_t)CIRCA_FIELD_GET(version, VERSION, MAJOR);
   c->version_minor = (uint16_t)CIRCA_FIELD_GET(version, VERSION, MINOR);
@@ -49,6 +49,13 @@ static void read_caps(const struct circa_dev* dev, uint32_t version, struct circ
   lut = rd(dev, CIRCA_REG_CAPS_LUT);
   c->lut_entries = CIRCA_FIELD_GET(lut, CAPS_LUT, ENTRIES);
   c->lut_pwl = (int)CIRCA_FIELD_GET(lut, CAPS_LUT, PWL);
+  if (c->version_minor >= 2) {
+    datapath = rd(dev, CIRCA_REG_CAPS_DATAPATH);
+    c->guard_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, GUARD);
+    c->ifft_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, IFFT_BITS);
+    c->acc_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, ACC_BITS);
+    c->half_up = (int)CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, HALF_UP);
+  }
 }
 
 /* A zero here means the device cannot run any job this driver could build, so it is refused at open rather than

@@ -77,6 +77,9 @@ struct circa_device_caps {
   uint32_t max_dim, max_layers;
   uint32_t lut_entries;
   int lut_pwl; /* 1: piecewise-linear interpolation between entries */
+  /* CAPS_DATAPATH (register map 1.2; zero on an older device): the datapath's widths and rounding */
+  uint32_t guard_bits, ifft_bits, acc_bits;
+  int half_up; /* 1: round half up, 0: half to even */
 };
 
 struct circa_counters {

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define CIRCA_ID_VALUE 0x43495243u /* "CIRC" */
-#define CIRCA_VERSION_VALUE 0x00010001u /* 1.1: major in [31:16], minor in [15:0]; 1.1 adds the input ring */
+#define CIRCA_VERSION_VALUE 0x00010002u /* 1.2: major in [31:16], minor in [15:0]; 1.1 adds the input ring, 1.2 CAPS_DATAPATH */
 
 /* X(name, offset, access, reset, description). access: RO, RW, W1C (write 1 to clear), WO (write only, reads 0). */
 #define CIRCA_REGISTERS(X)                                                                                          \
@@ -25,6 +25,7 @@
   X(CAPS_BUF_KIB, 0x01C, RO, 0, "On-chip weight buffer capacity in KiB")                                           \
   X(CAPS_LIMITS, 0x020, RO, 0, "Largest dimension [15:0] (cells, inputs, classes), most layers [23:16]")            \
   X(CAPS_LUT, 0x024, RO, 0, "Activation LUT entries per function [23:0], mode [24] (0 LUT, 1 PWL)")                 \
+  X(CAPS_DATAPATH, 0x028, RO, 0, "Guard bits [7:0], IFFT input bits [15:8], accumulator bits [23:16], rounding [24]")  \
   X(CTRL, 0x040, RW, 0, "START [0] (self-clearing), SOFT_RESET [1] (self-clearing), IRQ_EN [2]")                    \
   X(STATUS, 0x044, RO, 0, "State [1:0]: 0 idle, 1 busy, 2 done, 3 error; error code [15:8]; frames done [31:16]")   \
   X(IRQ_STATUS, 0x048, W1C, 0, "DONE [0], ERROR [1]; write 1 to clear")                                            \
@@ -92,6 +93,10 @@ enum circa_state { CIRCA_STATE_IDLE = 0, CIRCA_STATE_BUSY = 1, CIRCA_STATE_DONE 
   X(CAPS_LIMITS, MAX_LAYERS, 16, 8, "Most layers in one job")                                            \
   X(CAPS_LUT, ENTRIES, 0, 24, "Activation LUT entries per function")                                     \
   X(CAPS_LUT, PWL, 24, 1, "Interpolation: 0 plain LUT, 1 piecewise linear")                              \
+  X(CAPS_DATAPATH, GUARD, 0, 8, "Guard bits of the frequency and gate sums (numerics.guard_bits)")       \
+  X(CAPS_DATAPATH, IFFT_BITS, 8, 8, "Width the frequency sums saturate to before the IFFT")              \
+  X(CAPS_DATAPATH, ACC_BITS, 16, 8, "Accumulator width the sums must provably fit")                      \
+  X(CAPS_DATAPATH, HALF_UP, 24, 1, "Rounding: 0 half to even, 1 half up")                                \
   X(CTRL, START, 0, 1, "Write 1 to start the job at DESC_HI:DESC_LO; self-clearing")                     \
   X(CTRL, SOFT_RESET, 1, 1, "Write 1 to abort any job and return to idle; self-clearing")                \
   X(CTRL, IRQ_EN, 2, 1, "Global interrupt enable")                                                       \

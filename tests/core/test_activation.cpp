@@ -417,5 +417,28 @@ TEST(Activation, InvalidSpecsThrow) {
   }
 }
 
+// A PWL output that leaves the output format is clamped and counted as an `act` saturation, as every other
+// write-back is. Sigmoid over [-8, 8) in 20 segments, Q8.8 in, Q1.7 out (largest code 127 = 0.9921875). The last
+// segment, [7.2, 8), has slope 34 (Q2.16: 0.00051 * 2^16) and intercept 127 (0.9956 in Q1.7), evaluated as
+// rs(34 * x, 16 + 8 - 7) + 127: at x = 2045 (7.988) rs(69530, 17) = 1, so 128 clamps to 127; at x = 1920 (7.5)
+// rs(65280, 17) = 0, so 127 as it is.
+TEST(ActivationSaturation, PwlClampIsCounted) {
+  ActivationSpec spec;
+  spec.mode = ActMode::pwl;
+  spec.pwl_segments = 20;
+  spec.range = 8.0;
+  const Activation sig(ActFn::sigmoid, spec, QFormat{8, 8}, QFormat{1, 7});
+  ASSERT_EQ(sig.table()[38], 34);
+  ASSERT_EQ(sig.table()[39], 127);
+  SatCounters sat;
+  EXPECT_EQ(sig.eval(2045, sat), 127);
+  EXPECT_EQ(sat[SatKind::act], 1u);
+  EXPECT_EQ(sig.eval(1920, sat), 127);
+  EXPECT_EQ(sat[SatKind::act], 1u);
+  EXPECT_EQ(sat.total(), 1u);
+  // The counting overload returns what the plain one does.
+  for (std::int32_t x = -2048; x < 2048; x += 7) EXPECT_EQ(sig.eval(x, sat), sig.eval(x)) << x;
+}
+
 }  // namespace
 }  // namespace circa

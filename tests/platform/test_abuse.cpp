@@ -237,7 +237,7 @@ public:
     circa_caps(&dev_, &caps);
     lut_entries_ = caps.lut_entries;
     for (const RegInfo& r : reg_map())
-      if (r.off >= CIRCA_REG_CAPS_K && r.off <= CIRCA_REG_CAPS_LUT) cpu_.reg_read(kRegBase + r.off, caps_[r.off]);
+      if (r.off >= CIRCA_REG_CAPS_K && r.off <= CIRCA_REG_CAPS_DATAPATH) cpu_.reg_read(kRegBase + r.off, caps_[r.off]);
     for (int s = 0; s < sequences && !::testing::Test::HasFailure(); ++s) {
       B.dog->arm(kSequenceBudget, "sequence " + std::to_string(s));
       const sc_time t0 = cpu_.now();
@@ -300,7 +300,7 @@ private:
         break;
       }
       default:
-        if (off >= CIRCA_REG_CAPS_K && off <= CIRCA_REG_CAPS_LUT) {
+        if (off >= CIRCA_REG_CAPS_K && off <= CIRCA_REG_CAPS_DATAPATH) {
           EXPECT_EQ(v, caps_[off]) << "CAPS changed at offset " << off;
         }
     }
@@ -724,7 +724,7 @@ private:
   circa_hal hal_;
   circa_dev dev_{};
   std::uint32_t lut_entries_ = 0;
-  std::uint32_t caps_[CIRCA_REG_CAPS_LUT + 4] = {};
+  std::uint32_t caps_[CIRCA_REG_CAPS_DATAPATH + 4] = {};
 };
 
 }  // namespace

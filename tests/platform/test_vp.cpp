@@ -339,7 +339,11 @@ TEST(Vp, LutLoadedThroughRegistersChangesOutputsUntilSoftReset) {
     EXPECT_EQ(outputs(), ref.data);
     // More LUT_DATA words than a table holds: the device keeps at most a table's worth, and the COMMIT fails
     // with CAPACITY instead of installing anything.
-    std::uint32_t lut = 0, status = 0, irq = 0;
+    std::uint32_t lut = 0, status = 0, irq = 0, datapath = 0;
+    // CAPS_DATAPATH reports the config's datapath: guard 6, IFFT input 40 bits, 48-bit sums, half to even (the
+    // default numerics).
+    cpu.reg_read(kRegBase + CIRCA_REG_CAPS_DATAPATH, datapath);
+    EXPECT_EQ(datapath, 6u | 40u << 8 | 48u << 16);
     cpu.reg_read(kRegBase + CIRCA_REG_CAPS_LUT, lut);
     const std::uint32_t entries = lut & 0xFFFFFFu;
     cpu.reg_write(kRegBase + CIRCA_REG_IRQ_STATUS, 3);

@@ -27,6 +27,7 @@ public:
   std::uint32_t id = CIRCA_ID_VALUE, version = CIRCA_VERSION_VALUE;
   std::uint32_t caps_k = 0x7F, weight_q = 4 | 12 << 8, act_q = 8 | 8 << 8, cell_q = 8 | 8 << 8;
   std::uint32_t lanes = 8 | 16 << 8 | 64 << 16, buf_kib = 4096, limits = 4096 | 8 << 16, lut = 1024 | 1u << 24;
+  std::uint32_t datapath = 6 | 40 << 8 | 48 << 16 | 1u << 24;  // guard 6, IFFT 40 bits, 48-bit sums, half up
 
   // Behaviour of the next job and of resets.
   Outcome outcome = Outcome::done;
@@ -119,6 +120,8 @@ public:
         return limits;
       case CIRCA_REG_CAPS_LUT:
         return lut;
+      case CIRCA_REG_CAPS_DATAPATH:
+        return datapath;
       case CIRCA_REG_CTRL:
         return ctrl;
       case CIRCA_REG_STATUS:
@@ -319,7 +322,7 @@ TEST(DriverOpen, AcceptsTheSupportedDeviceAndDecodesCaps) {
   circa_device_caps c{};
   ASSERT_EQ(circa_caps(&drv, &c), 0);
   EXPECT_EQ(c.version_major, 1);
-  EXPECT_EQ(c.version_minor, 1);  // 1.1: the input ring
+  EXPECT_EQ(c.version_minor, 2);  // 1.1: the input ring; 1.2: CAPS_DATAPATH
   EXPECT_EQ(c.k_mask, 0x7Fu);
   EXPECT_EQ(c.weight.m, 4);
   EXPECT_EQ(c.weight.n, 12);
@@ -356,6 +359,31 @@ TEST(DriverOpen, AcceptsANewerMinorVersion) {
   circa_device_caps c{};
   ASSERT_EQ(circa_caps(&drv, &c), 0);
   EXPECT_EQ(c.version_minor, 7);
+}
+
+// CAPS_DATAPATH (register map 1.2) decodes into the caps; a 1.1 device has no such register, and the driver does
+// not read it there.
+TEST(DriverOpen, DecodesTheDatapathCapsFromVersion12On) {
+  FakeDevice d;
+  d.version = 0x00010002u;
+  const circa_hal h = hal_for(d);
+  circa_dev drv;
+  ASSERT_EQ(circa_open(&drv, &h), 0);
+  circa_device_caps c{};
+  ASSERT_EQ(circa_caps(&drv, &c), 0);
+  EXPECT_EQ(c.guard_bits, 6u);
+  EXPECT_EQ(c.ifft_bits, 40u);
+  EXPECT_EQ(c.acc_bits, 48u);
+  EXPECT_EQ(c.half_up, 1);
+
+  FakeDevice old;
+  old.version = 0x00010001u;
+  const circa_hal ho = hal_for(old);
+  ASSERT_EQ(circa_open(&drv, &ho), 0);
+  ASSERT_EQ(circa_caps(&drv, &c), 0);
+  EXPECT_EQ(c.guard_bits, 0u);
+  EXPECT_EQ(c.ifft_bits, 0u);
+  for (const auto& a : old.log) EXPECT_NE(a.off, static_cast<std::uint32_t>(CIRCA_REG_CAPS_DATAPATH));
 }
 
 TEST(DriverOpen, RefusesAWrongId) {
