@@ -336,10 +336,12 @@ void ifft_rows(const FixedCirculant& W, const std::int64_t* acc, int row0, int r
   std::int64_t re[33], im[33];
   for (int i = row0; i < row1; ++i) {
     for (int b = 0; b < bins; ++b) {
-      re[b] = saturate(shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 0)], shift, num.rounding),
-                       num.ifft_bits, SatKind::accum, sat);
-      im[b] = saturate(shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 1)], shift, num.rounding),
-                       num.ifft_bits, SatKind::accum, sat);
+      // 64-bit: the IFFT's inputs are ifft_bits (up to 40) wide. They went through the 32-bit saturate, which
+      // truncated every value beyond 2^31 (found by tests/intmodel's wide-ifft-inputs case).
+      re[b] = saturate_wide(shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 0)], shift, num.rounding),
+                            num.ifft_bits, SatKind::accum, sat);
+      im[b] = saturate_wide(shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 1)], shift, num.rounding),
+                            num.ifft_bits, SatKind::accum, sat);
     }
     ifft.inverse(re, im, y + static_cast<std::size_t>(i - row0) * k);
   }

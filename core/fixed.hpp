@@ -70,18 +70,24 @@ inline std::int64_t shift_round(std::int64_t v, int s, Rounding r) {
 // v * 2^s for s >= 0 without the undefined behaviour of shifting a negative value left (C++17).
 inline std::int64_t shl(std::int64_t v, int s) { return v * (std::int64_t{1} << s); }
 
-// Clamps to the symmetric b-bit range, counting a saturation.
-inline std::int32_t saturate(std::int64_t v, int bits, SatKind kind, SatCounters& sat) {
+// Clamps to the symmetric b-bit range, counting a saturation; any b up to 63 (the IFFT's inputs are 40 bits wide).
+inline std::int64_t saturate_wide(std::int64_t v, int bits, SatKind kind, SatCounters& sat) {
   const std::int64_t hi = (std::int64_t{1} << (bits - 1)) - 1;
   if (v > hi) {
     sat.add(kind);
-    return static_cast<std::int32_t>(hi);
+    return hi;
   }
   if (v < -hi) {
     sat.add(kind);
-    return static_cast<std::int32_t>(-hi);
+    return -hi;
   }
-  return static_cast<std::int32_t>(v);
+  return v;
+}
+
+// The same into a format of at most 32 bits (every Q format: 8..18 bits). A wider b would truncate the result: use
+// saturate_wide.
+inline std::int32_t saturate(std::int64_t v, int bits, SatKind kind, SatCounters& sat) {
+  return static_cast<std::int32_t>(saturate_wide(v, bits, kind, sat));
 }
 
 // Write-back: a wide value with `from_frac` fractional bits into format q (round, then saturate).
