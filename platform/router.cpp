@@ -1,11 +1,14 @@
 #include "platform/router.hpp"
 
+#include <algorithm>
+
 namespace circa {
 
 router::router(sc_core::sc_module_name name) : sc_module(name), in("in"), out("out") {
   in.register_b_transport(this, &router::b_transport);
   in.register_get_direct_mem_ptr(this, &router::get_direct_mem_ptr);
   in.register_transport_dbg(this, &router::transport_dbg);
+  out.register_invalidate_direct_mem_ptr(this, &router::invalidate_direct_mem_ptr);
 }
 
 void router::map(int target, std::uint64_t base, std::uint64_t size, const std::string& name) {
@@ -39,10 +42,20 @@ bool router::get_direct_mem_ptr(int, tlm::tlm_generic_payload& gp, tlm::tlm_dmi&
   const bool ok = out[r->target]->get_direct_mem_ptr(gp, dmi);
   gp.set_address(addr);
   if (ok) {
-    dmi.set_start_address(dmi.get_start_address() + r->base);
-    dmi.set_end_address(dmi.get_end_address() + r->base);
+    // A grant never reaches past the window this router decodes to the target.
+    dmi.set_start_address(r->base + dmi.get_start_address());
+    dmi.set_end_address(r->base + std::min<std::uint64_t>(dmi.get_end_address(), r->size - 1));
   }
   return ok;
+}
+
+void router::invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint64 end) {
+  // Target-relative, as the target sees addresses; every window of that target, clipped, in global addresses.
+  for (const Range& r : ranges_) {
+    if (r.target != target || start > r.size - 1) continue;
+    const std::uint64_t last = std::min<std::uint64_t>(end, r.size - 1);
+    for (unsigned int i = 0; i < in.size(); ++i) in[i]->invalidate_direct_mem_ptr(r.base + start, r.base + last);
+  }
 }
 
 unsigned int router::transport_dbg(int, tlm::tlm_generic_payload& gp) {

@@ -1,5 +1,6 @@
 // circa: the interconnect. Initiators (the host CPU, the accelerator's DMA) reach targets by address; an address
-// no target decodes gets TLM_ADDRESS_ERROR_RESPONSE. DMI requests are forwarded and their ranges translated back.
+// no target decodes gets TLM_ADDRESS_ERROR_RESPONSE. DMI requests are forwarded and their ranges translated back
+// (and clipped to the target's window); a target's DMI invalidation reaches every initiator, translated the same way.
 #pragma once
 
 #include <string>
@@ -32,6 +33,7 @@ private:
   void b_transport(int id, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   bool get_direct_mem_ptr(int id, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
   unsigned int transport_dbg(int id, tlm::tlm_generic_payload& gp);
+  void invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint64 end);
   std::vector<Range> ranges_;
   std::uint64_t decode_errors_ = 0;
 };

@@ -190,15 +190,31 @@ int circa_run_job(struct circa_dev* dev, uint64_t desc_addr, uint64_t timeout_ns
 
 int circa_load_lut(struct circa_dev* dev, unsigned fn, const int32_t* words, size_t n) {
   size_t i;
+  uint32_t status_before, irq_before, status_after, irq_after;
   int e = usable(dev);
   if (e) return e;
   if (fn != CIRCA_LUT_SIGMOID && fn != CIRCA_LUT_TANH) return CIRCA_DRV_ERR_ARG;
   if (words == NULL || n == 0 || n > dev->caps.lut_entries) return CIRCA_DRV_ERR_ARG;
+  /* A COMMIT the device refuses sets STATUS.ERROR and IRQ_STATUS.ERROR, installs nothing and leaves the job state
+   * alone; a job that fails ends in the ERROR state. So an ERROR raised during the load is the load's unless a job
+   * was running and has ended in ERROR (then it is the job's, left pending for whoever waits on it). An ERROR
+   * already pending before the load is left alone too: the load's outcome is then a change of the code. */
+  status_before = rd(dev, CIRCA_REG_STATUS); /* reading STATUS synchronises with the device */
+  irq_before = rd(dev, CIRCA_REG_IRQ_STATUS);
   wr(dev, CIRCA_REG_LUT_SEL, CIRCA_FIELD_SET(LUT_SEL, FN, fn) | CIRCA_FIELD_SET(LUT_SEL, INDEX, 0u));
   /* Two's complement on every target this driver supports, so the cast keeps the raw bit pattern. */
   for (i = 0; i < n; ++i) wr(dev, CIRCA_REG_LUT_DATA, (uint32_t)words[i]);
   wr(dev, CIRCA_REG_LUT_COMMIT, 1u);
-  return 0;
+  status_after = rd(dev, CIRCA_REG_STATUS);
+  irq_after = rd(dev, CIRCA_REG_IRQ_STATUS);
+  if (CIRCA_STATUS_STATE(status_before) == CIRCA_STATE_BUSY && CIRCA_STATUS_STATE(status_after) == CIRCA_STATE_ERROR)
+    return 0;
+  if (irq_before & CIRCA_IRQ_ERROR)
+    return CIRCA_STATUS_ERROR(status_after) != CIRCA_STATUS_ERROR(status_before) ? (int)CIRCA_STATUS_ERROR(status_after)
+                                                                                  : 0;
+  if (!(irq_after & CIRCA_IRQ_ERROR)) return 0;
+  wr(dev, CIRCA_REG_IRQ_STATUS, CIRCA_IRQ_ERROR); /* reported here: nothing is left pending for a later wait */
+  return CIRCA_STATUS_ERROR(status_after) ? (int)CIRCA_STATUS_ERROR(status_after) : CIRCA_DRV_ERR_NO_CODE;
 }
 
 static uint64_t rd64(const struct circa_dev* dev, uint32_t lo_off, uint32_t hi_off) {

@@ -135,7 +135,9 @@ int circa_ring_tail(struct circa_dev* dev, uint32_t* tail);
 int circa_run_job(struct circa_dev* dev, uint64_t desc_addr, uint64_t timeout_ns);
 
 /* Loads n words into activation table fn (enum circa_lut_fn) from entry 0: LUT_SEL, n writes of LUT_DATA, then
- * LUT_COMMIT. n must be 1 .. caps.lut_entries. Words are the table's signed raw values. */
+ * LUT_COMMIT. n must be 1 .. caps.lut_entries. Words are the table's signed raw values. Returns 0, or the
+ * device's error code when it refused the table (CIRCA_ERR_BITS: a word does not fit its register;
+ * CIRCA_ERR_CAPACITY), having cleared the ERROR interrupt it raised. */
 int circa_load_lut(struct circa_dev* dev, unsigned fn, const int32_t* words, size_t n);
 
 /* Reads every performance counter. A 64-bit counter is read LO first, since reading LO latches HI. */

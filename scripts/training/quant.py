@@ -18,7 +18,9 @@ def parse_q(s):
 def fake_quant(x, fmt):
     m, n = fmt
     scale = float(2 ** n)
-    lo, hi = -(2.0 ** (m - 1)), 2.0 ** (m - 1) - 1.0 / scale
+    # Symmetric, as the hardware saturates (docs/architecture.md, "Fixed point"): the most negative code never occurs.
+    hi = 2.0 ** (m - 1) - 1.0 / scale
+    lo = -hi
     q = torch.clamp(torch.round(x * scale) / scale, lo, hi)  # torch.round is round half to even
     return x + (q - x).detach()
 

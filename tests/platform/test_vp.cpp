@@ -355,5 +355,13 @@ TEST(Vp, LutLoadedThroughRegistersChangesOutputsUntilSoftReset) {
     EXPECT_EQ(CIRCA_STATUS_ERROR(status), static_cast<std::uint32_t>(CIRCA_ERR_CAPACITY));
     EXPECT_TRUE(irq & CIRCA_IRQ_ERROR);
     EXPECT_EQ(outputs(), ref.data);  // nothing was installed
+    // Through the driver: a word that does not fit the activation format (Q8.8: at most 32767) is refused with
+    // BITS, which circa_load_lut returns, and the table in use stays.
+    std::vector<std::int32_t> wide = sig.table();
+    wide[3] = 40000;
+    EXPECT_EQ(circa_load_lut(&d.dev, CIRCA_LUT_SIGMOID, wide.data(), wide.size()), CIRCA_ERR_BITS);
+    cpu.reg_read(kRegBase + CIRCA_REG_IRQ_STATUS, irq);
+    EXPECT_FALSE(irq & CIRCA_IRQ_ERROR);  // reported, so cleared
+    EXPECT_EQ(outputs(), ref.data);
   });
 }

@@ -37,6 +37,7 @@ public:
   int spurious_wakes = 0;  // wait_irq returns "seen" this many times with the line low
   int wait_irq_failure = 0;
   std::uint32_t frames = 7;
+  std::uint32_t lut_commit_error = CIRCA_ERR_NONE;  // a COMMIT the device refuses: this code, ERROR raised
 
   // Live 64-bit counters; reading LO latches HI, and every counter read lets them tick once.
   std::uint64_t cycles = 0x1FFFFFFFFull, ddr_rd = 0x2FFFFFFFFull, ddr_wr = 0x3FFFFFFFFull;
@@ -222,7 +223,12 @@ public:
       case CIRCA_REG_LUT_COMMIT:
         if (v & 1) {
           ++lut_commits;
-          committed_lut = lut_words;
+          if (lut_commit_error != CIRCA_ERR_NONE) {
+            err = lut_commit_error;
+            irq_status |= CIRCA_IRQ_ERROR;
+          } else {
+            committed_lut = lut_words;
+          }
         }
         break;
       default:
@@ -746,6 +752,28 @@ TEST(DriverLut, LoadsSelectThenWordsThenCommit) {
 
   ASSERT_EQ(circa_load_lut(&o.drv, CIRCA_LUT_SIGMOID, words.data(), 2), 0);
   EXPECT_EQ(o.dev.lut_sel, 0u);
+}
+
+// A table the device refuses is reported with the device's code, and the ERROR interrupt it raised is cleared
+// (it used to be lost: the next START cleared STATUS.ERROR). An ERROR already pending is not the load's to clear.
+TEST(DriverLut, ReturnsTheDevicesErrorWhenTheCommitIsRefused) {
+  Opened o;
+  const std::vector<std::int32_t> words = {1, 2, 3};
+  o.dev.lut_commit_error = CIRCA_ERR_BITS;
+  EXPECT_EQ(circa_load_lut(&o.drv, CIRCA_LUT_TANH, words.data(), words.size()), CIRCA_ERR_BITS);
+  EXPECT_EQ(o.dev.irq_status & CIRCA_IRQ_ERROR, 0u);
+  EXPECT_TRUE(o.dev.committed_lut.empty());
+
+  // A job's error still pending: the load that succeeds returns 0 and leaves it pending.
+  o.dev.lut_commit_error = CIRCA_ERR_NONE;
+  o.dev.err = CIRCA_ERR_DESC_ADDR;
+  o.dev.irq_status |= CIRCA_IRQ_ERROR;
+  EXPECT_EQ(circa_load_lut(&o.drv, CIRCA_LUT_TANH, words.data(), words.size()), 0);
+  EXPECT_EQ(o.dev.irq_status & CIRCA_IRQ_ERROR, static_cast<std::uint32_t>(CIRCA_IRQ_ERROR));
+  EXPECT_EQ(o.dev.committed_lut, words);
+  // ... and one the device refuses is told apart by the changed code.
+  o.dev.lut_commit_error = CIRCA_ERR_CAPACITY;
+  EXPECT_EQ(circa_load_lut(&o.drv, CIRCA_LUT_SIGMOID, words.data(), words.size()), CIRCA_ERR_CAPACITY);
 }
 
 TEST(DriverRing, PushWritesHeadAndTailReadsTail) {
