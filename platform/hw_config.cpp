@@ -4,7 +4,6 @@
 #include <cmath>
 #include <map>
 #include <sstream>
-#include <string_view>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -38,6 +37,11 @@ QFormat parse_qformat(const std::string& text, const std::string& where) {
 }
 
 namespace {
+
+// Where an error about `key` is: "<file>: line N: key", or "option --key", which names the key already.
+std::string key_at(const std::string& pos, const std::string& key) {
+  return pos.rfind("option", 0) == 0 ? pos : pos + ": " + key;
+}
 
 // String-typed staging for the keys that need parsing beyond what program_options does.
 struct Raw {
@@ -78,8 +82,7 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
   c.activation_q = parse_qformat(r.activation_q, at("numerics.activation"));
   c.cell_q = parse_qformat(r.cell_q, at("numerics.cell"));
   auto bad = [&](const std::string& key, const std::string& what) {
-    const std::string pos = at(key);
-    throw InputError(pos.rfind("option", 0) == 0 ? pos + ": " + what : pos + ": " + key + ": " + what);
+    throw InputError(key_at(at(key), key) + ": " + what);
   };
   auto got = [](const auto& v) {
     std::ostringstream s;
@@ -196,9 +199,7 @@ void apply_key(const po::options_description& desc, const std::string& key, cons
     od->semantic()->parse(parsed, {value}, false);
     od->semantic()->notify(parsed);
   } catch (const po::error&) {
-    // An option names its key already; a line of the file does not.
-    const std::string where = pos.rfind("option", 0) == 0 ? pos : pos + ": " + key;
-    throw InputError(where + ": '" + printable(value) + "' is not " + expected_kind(key));
+    throw InputError(key_at(pos, key) + ": '" + printable(value) + "' is not " + expected_kind(key));
   }
 }
 
