@@ -2,7 +2,7 @@
 // router; the accelerator raises a level-triggered IRQ to the host.
 //
 // Address map:
-//   0x0_4000_0000 .. +4 KiB   accelerator registers (sw_driver/circa_regs.h)
+//   0x0_4000_0000 .. +4 KiB   accelerator registers (hwif/circa_regs.h)
 //   0x1_0000_0000 .. +size    DDR (default 4 GiB)
 #pragma once
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "sw_driver/circa_regs.h"
+#include "hwif/circa_regs.h"
 
 #include "sw_driver/runtime.hpp"
 

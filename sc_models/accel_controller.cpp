@@ -5,8 +5,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "sw_driver/circa_regs.h"
-#include "sw_driver/runtime.hpp"
+#include "hwif/circa_regs.h"
+#include "hwif/words.hpp"
 
 namespace circa {
 

@@ -20,7 +20,7 @@
 #include "sc_models/emac_array.hpp"
 #include "sc_models/fft_unit.hpp"
 #include "sc_models/mem_port.hpp"
-#include "sw_driver/descriptor.hpp"
+#include "hwif/descriptor.hpp"
 
 namespace circa {
 

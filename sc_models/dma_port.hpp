@@ -3,7 +3,7 @@
 
 #include "sc_models/dma_engine.hpp"
 #include "sc_models/mem_port.hpp"
-#include "sw_driver/circa_regs.h"
+#include "hwif/circa_regs.h"
 
 namespace circa {
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "circa_regs.h"
+#include "../hwif/circa_regs.h"
 #include "hal.h"
 
 static uint32_t rd(const struct circa_dev* dev, uint32_t off) {

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "circa_regs.h"
+#include "../hwif/circa_regs.h"
 #include "hal.h"
 
 #ifdef __cplusplus

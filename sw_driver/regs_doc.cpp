@@ -5,7 +5,7 @@
 #include <string>
 
 #include "sw_driver/circa_drv.h"
-#include "sw_driver/circa_regs.h"
+#include "hwif/circa_regs.h"
 
 namespace circa {
 
@@ -42,12 +42,12 @@ std::string reset_value(const std::string& name, std::uint32_t v) {
 std::string registers_markdown() {
   std::string md;
   md += "# circa register map\n\n";
-  md += "<!-- Generated from sw_driver/circa_regs.h by circa::registers_markdown() (sw_driver/regs_doc.cpp).\n";
+  md += "<!-- Generated from hwif/circa_regs.h by circa::registers_markdown() (sw_driver/regs_doc.cpp).\n";
   md += "     Edit the header, not this file: test_regs_doc fails while the two differ. -->\n\n";
   md += "Device ID `" + hex(CIRCA_ID_VALUE, 8) + "` (\"CIRC\"), register-map version " +
         std::to_string(CIRCA_VERSION_VALUE >> 16) + "." + std::to_string(CIRCA_VERSION_VALUE & 0xFFFFu) +
         ". The register block decodes " + hex(CIRCA_REG_SPACE, 4) +
-        " bytes; the device model and the C driver both compile against `sw_driver/circa_regs.h`.\n\n";
+        " bytes; the device model and the C driver both compile against `hwif/circa_regs.h`.\n\n";
 
   md += "## Access rules\n\n";
   md +=

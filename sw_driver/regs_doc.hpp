@@ -1,4 +1,4 @@
-// circa: docs/registers.md, generated from the register map's X-macros (sw_driver/circa_regs.h) so that the
+// circa: docs/registers.md, generated from the register map's X-macros (hwif/circa_regs.h) so that the
 // documentation cannot drift from what the device model and the driver compile against.
 #pragma once
 

@@ -14,7 +14,8 @@
 #include "core/matrix.hpp"
 #include "core/model.hpp"
 #include "core/numerics.hpp"
-#include "sw_driver/descriptor.hpp"
+#include "hwif/descriptor.hpp"
+#include "hwif/words.hpp"
 
 namespace circa {
 
@@ -22,10 +23,6 @@ struct MemRegion {
   std::uint64_t addr = 0;
   std::string bytes;
 };
-
-// Little-endian signed words of 2 or 4 bytes.
-std::string pack_words(const std::int32_t* v, std::size_t n, std::size_t word_bytes);
-void unpack_words(const std::uint8_t* b, std::size_t n, std::size_t word_bytes, std::int32_t* out);
 
 class HostRuntime {
 public:

@@ -13,8 +13,8 @@
 #include "core/numerics.hpp"
 #include "core/safetensors.hpp"
 #include "platform/hw_config.hpp"
-#include "sw_driver/circa_regs.h"
-#include "sw_driver/descriptor.hpp"
+#include "hwif/circa_regs.h"
+#include "hwif/descriptor.hpp"
 
 namespace circa::fuzz {
 namespace {

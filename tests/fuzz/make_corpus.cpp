@@ -20,7 +20,7 @@
 #include "core/model.hpp"
 #include "core/npy.hpp"
 #include "core/safetensors.hpp"
-#include "sw_driver/descriptor.hpp"
+#include "hwif/descriptor.hpp"
 #include "sw_driver/runtime.hpp"
 #include "tests/fuzz/fuzz_targets.hpp"
 

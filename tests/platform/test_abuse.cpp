@@ -28,7 +28,7 @@
 #include "core/golden.hpp"
 #include "core/rng.hpp"
 #include "platform/vp_run.hpp"
-#include "sw_driver/circa_regs.h"
+#include "hwif/circa_regs.h"
 
 using namespace circa;
 using sc_core::SC_MS;

@@ -12,8 +12,8 @@
 #include "core/circulant.hpp"
 #include "core/model.hpp"
 #include "core/numerics.hpp"
-#include "sw_driver/circa_regs.h"
-#include "sw_driver/descriptor.hpp"
+#include "hwif/circa_regs.h"
+#include "hwif/descriptor.hpp"
 #include "sw_driver/runtime.hpp"
 
 namespace circa {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "sw_driver/circa_drv.h"
-#include "sw_driver/circa_regs.h"
+#include "hwif/circa_regs.h"
 
 namespace {
 

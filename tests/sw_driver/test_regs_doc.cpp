@@ -11,7 +11,7 @@
 
 #include "core/atomic_file.hpp"
 #include "sw_driver/circa_drv.h"
-#include "sw_driver/circa_regs.h"
+#include "hwif/circa_regs.h"
 #include "sw_driver/regs_doc.hpp"
 
 namespace circa {

@@ -1,9 +1,9 @@
-#include "sw_driver/descriptor.hpp"
+#include "hwif/descriptor.hpp"
 
 #include <cstring>
 
 #include "core/fft.hpp"
-#include "sw_driver/circa_regs.h"
+#include "hwif/circa_regs.h"
 
 namespace circa {
 
