@@ -261,6 +261,9 @@ TEST(Dse, ExitCodeTwoForAPointsBadInputOneForOtherFailures) {
   EXPECT_NE(c1.out.find("8 points: 0 ok, 8 failed, 0 missing"), std::string::npos) << c1.out;
 }
 
+std::string src_data(const std::string& name) { return std::string(CIRCA_SOURCE_DIR) + "/data/" + name; }
+std::string src_model() { return std::string(CIRCA_SOURCE_DIR) + "/models/default.safetensors"; }
+
 struct BadCase {
   std::vector<std::string> args;  // replace or extend the tiny sweep
   std::string message;
@@ -297,6 +300,17 @@ TEST(Dse, BadInputIsOneLineExit2AndWritesNothing) {
       {{"dse", "--config", kConfig, "--synth-blocks", "4", "--out", "/proc/circa-dse-out"},
        "--out /proc/circa-dse-out: /proc is not writable"},
       {with(base(out), {"--emit-jobs", "/proc/jobs.txt"}), "/proc is not writable"},
+      // Labelled utterances for measured PER: both files or none, not with --per, and they must fit the model.
+      {with(base(out), {"--per-features", src_data("test.scp")}),
+       "--per-features and --per-labels go together"},
+      {with(base(out), {"--per-features", src_data("test.scp"), "--per-labels", src_data("test.ali"), "--per",
+                        "synth-k4=20"}),
+       "--per and --per-labels exclude each other"},
+      {with(base(out), {"--per-features", src_data("test.scp"), "--per-labels", src_data("test.ali")}),
+       "synth-k4 with --per-features/--per-labels: "},
+      {{"dse", "--config", kConfig, "--models", src_model(), "--per-features", src_data("test.scp"), "--per-labels",
+        root + "/missing.ali", "--out", out},
+       "missing.ali"},
   };
   for (const BadCase& c : cases) {
     auto r = run_circa(c.args);
