@@ -192,7 +192,14 @@ const char* expected_kind(const std::string& key) {
 // substituting "%value%"-style placeholders until none is left, which never ends on a value that holds one.
 void apply_key(const po::options_description& desc, const std::string& key, const std::string& value,
                const std::string& pos) {
-  const po::option_description* od = desc.find_nothrow(key, false);
+  // program_options takes an empty name for a prefix of every key and throws "ambiguous": no key is empty.
+  if (key.empty() || key.front() == '.' || key.back() == '.') throw InputError(pos + ": empty key");
+  const po::option_description* od = nullptr;
+  try {
+    od = desc.find_nothrow(key, false);
+  } catch (const po::error&) {
+    od = nullptr;
+  }
   if (!od) throw InputError(pos + ": unknown key '" + printable(key) + "'");
   boost::any parsed;
   try {
@@ -218,7 +225,6 @@ HwConfig load_hw_config_text(const std::string& text, const std::string& ini_pat
   for (const IniEntry& e : scan.entries) {
     if (scan.bad_line && e.line > scan.bad_line) break;
     const std::string pos = ini_path + ": line " + std::to_string(e.line);
-    if (e.key.empty() || e.key.back() == '.') throw InputError(pos + ": empty key");
     if (where.count(e.key))
       throw InputError(pos + ": duplicate key '" + printable(e.key) + "' (first at " + where[e.key] + ")");
     apply_key(desc, e.key, e.value, pos);

@@ -77,6 +77,9 @@ TEST(HwConfigIni, ErrorsNameTheLineOrOption) {
   EXPECT_EQ(error_of("", {"emac.lanes"}), "option --emac.lanes: needs a value (--section.key=value)");
   EXPECT_EQ(error_of("", {"emac.lanes=1", "emac.lanes=2"}), "option --emac.lanes: given twice");
   EXPECT_EQ(error_of("", {"emac.lane=1"}), "option --emac.lane: unknown key 'emac.lane'");
+  // An empty key is refused by name; program_options would throw "ambiguous" (found by fuzzing).
+  EXPECT_EQ(error_of("", {"=5"}), "option --: empty key");
+  EXPECT_EQ(error_of("", {"emac.=5"}), "option --emac.: empty key");
   EXPECT_EQ(error_of("", {"fft.lanes=0"}), "option --fft.lanes: must be 1..256, got '0'");
 }
 
