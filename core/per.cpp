@@ -5,6 +5,12 @@
 
 namespace circa {
 
+int sil_index(const std::vector<std::string>& phone_set) {
+  for (std::size_t i = 0; i < phone_set.size(); ++i)
+    if (phone_set[i] == "sil") return static_cast<int>(i);
+  return -1;
+}
+
 std::vector<int> collapse_phones(const std::vector<int>& frames, int sil) {
   std::vector<int> out;
   for (std::size_t t = 0; t < frames.size(); ++t) {

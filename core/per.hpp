@@ -13,6 +13,9 @@
 
 namespace circa {
 
+// The class index of "sil" in a model's phone set, or -1 when it has none (PER then drops nothing).
+int sil_index(const std::vector<std::string>& phone_set);
+
 // Collapses runs of equal labels, then removes `sil` (a class index; -1 for none). No second collapse.
 std::vector<int> collapse_phones(const std::vector<int>& frames, int sil);
 

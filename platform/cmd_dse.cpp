@@ -222,9 +222,7 @@ Labelled load_labelled(const std::string& features, const std::string& labels, c
 // The PER that `circa run --functional --precision fixed --labels` prints with the same numerics: the fixed-point
 // golden model, which the VP matches bit for bit.
 double measured_per(const Model& model, const Numerics& num, const Labelled& set) {
-  int sil = -1;
-  for (std::size_t i = 0; i < model.phone_set.size(); ++i)
-    if (model.phone_set[i] == "sil") sil = static_cast<int>(i);
+  const int sil = sil_index(model.phone_set);
   FixedGolden golden(model, num);
   ErrorCounts err;
   for (std::size_t i = 0; i < set.utts.size(); ++i)

@@ -280,9 +280,7 @@ int cmd_run(const Args& args) {
   if (!o.labels.empty()) ali = match_alignment(read_alignment(o.labels, model.phone_set), utts, o.labels);
   if (o.out_format == "npy")
     for (const auto& u : utts) key_safe(u.key);
-  int sil = -1;
-  for (std::size_t i = 0; i < model.phone_set.size(); ++i)
-    if (model.phone_set[i] == "sil") sil = static_cast<int>(i);
+  const int sil = sil_index(model.phone_set);
 
   if (!o.functional) return run_vp(o, hw, num, model, utts, ali, sil);
 
