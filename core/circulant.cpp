@@ -99,24 +99,46 @@ FixedCirculant::FixedCirculant(int p, int q, int k, const Numerics& num) {
 }
 
 bool FixedCirculant::check_bounds(const Numerics& num) {
+  const WeightBounds b = weight_bounds(shape(), span(), num);
+  acc_bits_needed_ = b.acc_bits_needed;
+  int32_run_ = b.int32_run;
+  return acc_bits_needed_ <= num.acc_bits;
+}
+
+namespace {
+template <class T>
+const T* chunk_words(const WeightSpan& w, int q, int b, int c) {
+  return static_cast<const T*>(w.words) +
+         (static_cast<std::size_t>(b) * w.bin_stride + (c - w.c0)) * static_cast<std::size_t>(q) * kRowChunk * 2;
+}
+
+template <class T>
+WeightBounds bounds_of(const CirculantShape& s, const WeightSpan& w, const Numerics& num) {
   // Exactness bounds. |S| <= sum_j (|re| + |im|) * Xmax per row and bin.
   const std::int64_t xmax = num.act.max_raw();
   std::int64_t worst = 0, pair_max = 1;
-  for (int b = 0; b < bins_; ++b)
-    for (int i = 0; i < p_; ++i) {
+  for (int b = 0; b < s.bins; ++b)
+    for (int i = 0; i < s.p; ++i) {
+      const T* wc = chunk_words<T>(w, s.q, b, w.c0 + i / kRowChunk);
       std::int64_t row = 0;
-      for (int j = 0; j < q_; ++j) {
-        std::size_t at = index(b, i, j) * 2;
-        std::int64_t pr = std::llabs(w32_[at]) + std::llabs(w32_[at + 1]);
+      for (int j = 0; j < s.q; ++j) {
+        const std::size_t at = (static_cast<std::size_t>(j) * kRowChunk + i % kRowChunk) * 2;
+        const std::int64_t pr = std::llabs(static_cast<std::int64_t>(wc[at])) + std::llabs(static_cast<std::int64_t>(wc[at + 1]));
         pair_max = std::max(pair_max, pr);
         row += pr;
       }
       worst = std::max(worst, row * xmax);
     }
-  acc_bits_needed_ = bits_for(worst);
-  int32_run_ = static_cast<int>(std::clamp<std::int64_t>(((std::int64_t{1} << 31) - 1) / (pair_max * xmax), 1,
-                                                         std::max(q_, 1)));
-  return acc_bits_needed_ <= num.acc_bits;
+  WeightBounds r;
+  r.acc_bits_needed = bits_for(worst);
+  r.int32_run = static_cast<int>(
+      std::clamp<std::int64_t>(((std::int64_t{1} << 31) - 1) / (pair_max * xmax), 1, std::max(s.q, 1)));
+  return r;
+}
+}  // namespace
+
+WeightBounds weight_bounds(const CirculantShape& s, const WeightSpan& w, const Numerics& num) {
+  return w.narrow ? bounds_of<std::int16_t>(s, w, num) : bounds_of<std::int32_t>(s, w, num);
 }
 
 std::string FixedCirculant::packed() const {
@@ -163,28 +185,44 @@ void FixedCirculant::set_w(int b, int i, int j, std::int32_t re, std::int32_t im
   }
 }
 
-void FixedCirculant::mac_scalar(const FreqInput& x, int c0, int c1, std::int64_t* acc) const {
-  for (int b = 0; b < bins_; ++b)
+namespace {
+template <class T>
+void mac_scalar_t(const CirculantShape& s, const WeightSpan& ws, const FreqView& x, int c0, int c1,
+                  std::int64_t* acc) {
+  for (int b = 0; b < s.bins; ++b)
     for (int c = c0; c < c1; ++c) {
       std::int64_t sre[kRowChunk] = {}, sim[kRowChunk] = {};
-      const std::int32_t* w = &w32_[index(b, c * kRowChunk, 0) * 2];
-      for (int j = 0; j < q_; ++j) {
-        const std::int64_t xr = x.re[static_cast<std::size_t>(b) * q_ + j];
-        const std::int64_t xi = x.im[static_cast<std::size_t>(b) * q_ + j];
-        const std::int32_t* wj = w + static_cast<std::size_t>(j) * kRowChunk * 2;
+      const T* w = chunk_words<T>(ws, s.q, b, c);
+      for (int j = 0; j < s.q; ++j) {
+        const std::int64_t xr = x.re[static_cast<std::size_t>(b) * s.q + j];
+        const std::int64_t xi = x.im[static_cast<std::size_t>(b) * s.q + j];
+        const T* wj = w + static_cast<std::size_t>(j) * kRowChunk * 2;
         for (int r = 0; r < kRowChunk; ++r) {
           const std::int64_t wr = wj[2 * r], wi = wj[2 * r + 1];
           sre[r] += wr * xr - wi * xi;
           sim[r] += wr * xi + wi * xr;
         }
       }
-      std::int64_t* are = acc + acc_index(b, chunks_, c * kRowChunk, 0);
-      std::int64_t* aim = acc + acc_index(b, chunks_, c * kRowChunk, 1);
+      std::int64_t* are = acc + FixedCirculant::acc_index(b, s.chunks, c * kRowChunk, 0);
+      std::int64_t* aim = acc + FixedCirculant::acc_index(b, s.chunks, c * kRowChunk, 1);
       for (int r = 0; r < kRowChunk; ++r) {
         are[r] += sre[r];
         aim[r] += sim[r];
       }
     }
+}
+}  // namespace
+
+void circulant_mac_scalar(const CirculantShape& s, const WeightSpan& w, const FreqView& x, int c0, int c1,
+                          std::int64_t* acc) {
+  if (w.narrow)
+    mac_scalar_t<std::int16_t>(s, w, x, c0, c1, acc);
+  else
+    mac_scalar_t<std::int32_t>(s, w, x, c0, c1, acc);
+}
+
+void FixedCirculant::mac_scalar(const FreqInput& x, int c0, int c1, std::int64_t* acc) const {
+  circulant_mac_scalar(shape(), span(), x.view(), c0, c1, acc);
 }
 
 #ifdef CIRCA_HAVE_X86
@@ -218,8 +256,9 @@ __attribute__((target("avx2"))) inline void store_add(const Acc64& a, std::int64
 }
 }  // namespace
 
-__attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std::int32_t* xa, const std::int32_t* xb,
-                                              int bins, int chunks, int q, int run, int c0, int c1, std::int64_t* acc) {
+__attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, int bin_stride, int span_c0,
+                                              const std::int32_t* xa, const std::int32_t* xb, int bins, int chunks,
+                                              int q, int run, int c0, int c1, std::int64_t* acc) {
   const std::size_t chunk_words = static_cast<std::size_t>(q) * kRowChunk * 2;
   for (int b = 0; b < bins; ++b) {
     const std::int32_t* xab = xa + static_cast<std::size_t>(b) * q;
@@ -229,7 +268,7 @@ __attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std
     };
     int c = c0;
     for (; c + 1 < c1; c += 2) {
-      const std::int16_t* w0 = w16 + (static_cast<std::size_t>(b) * chunks + c) * chunk_words;
+      const std::int16_t* w0 = w16 + (static_cast<std::size_t>(b) * bin_stride + (c - span_c0)) * chunk_words;
       const std::int16_t* w1 = w0 + chunk_words;
       const __m256i z = _mm256_setzero_si256();
       Acc64 a0{z, z, z, z}, a1{z, z, z, z};
@@ -254,7 +293,7 @@ __attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, const std
       store_add(a1, out(c + 1, 0), out(c + 1, 1));
     }
     if (c < c1) {
-      const std::int16_t* w = w16 + (static_cast<std::size_t>(b) * chunks + c) * chunk_words;
+      const std::int16_t* w = w16 + (static_cast<std::size_t>(b) * bin_stride + (c - span_c0)) * chunk_words;
       const __m256i z = _mm256_setzero_si256();
       Acc64 a{z, z, z, z};
       for (int j0 = 0; j0 < q; j0 += run) {
@@ -283,14 +322,23 @@ bool cpu_has_avx2() {
 }  // namespace
 #endif
 
-void FixedCirculant::mac(const FreqInput& x, int c0, int c1, std::int64_t* acc) const {
+void circulant_mac(const CirculantShape& s, const WeightSpan& w, int run, bool vector, const FreqView& x, int c0,
+                   int c1, std::int64_t* acc) {
 #ifdef CIRCA_HAVE_X86
-  if (packed16_ && cpu_has_avx2()) {
-    mac_avx2(w16_.data(), x.xa.data(), x.xb.data(), bins_, chunks_, q_, int32_run_, c0, c1, acc);
+  if (vector && w.narrow && cpu_has_avx2()) {
+    mac_avx2(static_cast<const std::int16_t*>(w.words), w.bin_stride, w.c0, x.xa, x.xb, s.bins, s.chunks, s.q, run,
+             c0, c1, acc);
     return;
   }
+#else
+  (void)run;
+  (void)vector;
 #endif
-  mac_scalar(x, c0, c1, acc);
+  circulant_mac_scalar(s, w, x, c0, c1, acc);
+}
+
+void FixedCirculant::mac(const FreqInput& x, int c0, int c1, std::int64_t* acc) const {
+  circulant_mac(shape(), span(), int32_run_, packed16_, x.view(), c0, c1, acc);
 }
 
 void fft_inputs(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
@@ -302,7 +350,7 @@ void fft_inputs(const InputSegment* segs, std::size_t nseg, const FixedFft& fft,
   fft_input_blocks(segs, nseg, fft, bits, out, 0, q, sat);
 }
 
-void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
+void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, const FreqView& out,
                       int j0, int j1, SatCounters& sat) {
   const int k = fft.k(), bins = num_bins(k), q = out.q;
   std::int32_t blk[64], re[33], im[33];
@@ -329,9 +377,9 @@ void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft
   }
 }
 
-void ifft_rows(const FixedCirculant& W, const std::int64_t* acc, int row0, int row1, const FixedFft& ifft,
+void ifft_rows(const CirculantShape& W, const std::int64_t* acc, int row0, int row1, const FixedFft& ifft,
                const Numerics& num, std::int64_t* y, SatCounters& sat) {
-  const int k = W.k(), bins = W.bins(), chunks = W.chunks();
+  const int k = W.k, bins = W.bins, chunks = W.chunks;
   const int shift = num.weight.n - num.guard_bits;  // from act.n + weight.n to act.n + guard fractional bits
   std::int64_t re[33], im[33];
   for (int i = row0; i < row1; ++i) {

@@ -28,6 +28,12 @@ namespace circa {
 
 constexpr int kRowChunk = 8;
 
+// The FFT-domain input of one matvec (FreqInput below) on storage someone else owns (the accelerator's spectrum buffer), [b * q + j] each.
+struct FreqView {
+  int q = 0, bins = 0;
+  std::int32_t *re = nullptr, *im = nullptr, *xa = nullptr, *xb = nullptr;
+};
+
 // The FFT-domain input of one matvec: for every bin b and input block column j the complex value X_j(b), stored
 // both as int32 (re, im) and, when it fits 16 bits, packed for the pairwise-multiply kernel:
 //   xa = (re, -im) and xb = (im, re) as two int16 halves of an int32.
@@ -36,7 +42,39 @@ struct FreqInput {
   std::vector<std::int32_t> re, im;  // [b][j]
   std::vector<std::int32_t> xa, xb;  // [b][j], packed int16 pairs
   void resize(int q_, int bins_);
+  FreqView view() { return {q, bins, re.data(), im.data(), xa.data(), xb.data()}; }
+  FreqView view() const { return const_cast<FreqInput*>(this)->view(); }  // read only: the MAC's operand
 };
+
+// Weights of a run of row chunks in the packed layout (FixedCirculant::packed()), on storage someone else owns:
+// the words of chunk c in bin b start at word (b * bin_stride + c - c0) * q * 8 * 2. A whole matrix is
+// {data, narrow, chunks, 0}; one EW-MAC tile's weights streamed on their own are {data, narrow, c1 - c0, c0}.
+struct WeightSpan {
+  const void* words = nullptr;
+  bool narrow = true;  // 16-bit words, else 32-bit
+  int bin_stride = 0;  // chunks per bin in this span
+  int c0 = 0;          // the first chunk the span holds
+};
+
+// The geometry the EW-MAC and the IFFT need, without the weights.
+struct CirculantShape {
+  int p = 0, q = 0, k = 1, bins = 1, chunks = 0;
+  std::size_t acc_size() const { return static_cast<std::size_t>(bins) * chunks * 2 * 8; }
+};
+
+// S for row chunks [c0, c1) of the weights in `w` (which must hold them), added into acc (FixedCirculant's acc
+// layout). `run`: columns that may be summed in int32 before widening (FixedCirculant::int32_run()); `vector`: the
+// int16 pairwise kernel may be used (16-bit weights and activations). Exact; the same sums whatever the path.
+void circulant_mac(const CirculantShape& s, const WeightSpan& w, int run, bool vector, const FreqView& x, int c0,
+                   int c1, std::int64_t* acc);
+// The portable scalar path of the same (the reference for the vector kernel's tests).
+void circulant_mac_scalar(const CirculantShape& s, const WeightSpan& w, const FreqView& x, int c0, int c1,
+                          std::int64_t* acc);
+// Exactness bounds of packed weights: the int32 run length and the accumulator bits (sign included) |S| may need.
+struct WeightBounds {
+  int int32_run = 1, acc_bits_needed = 0;
+};
+WeightBounds weight_bounds(const CirculantShape& s, const WeightSpan& w, const Numerics& num);
 
 // One block-circulant matrix, or several side by side (the LSTMP's [W_x | W_r] when both use the same k), in
 // FFT-domain fixed point.
@@ -66,6 +104,9 @@ public:
   int bins() const { return bins_; }
   int chunks() const { return chunks_; }
   bool packed16() const { return packed16_; }
+  bool narrow() const { return narrow_; }
+  CirculantShape shape() const { return {p_, q_, k_, bins_, chunks_}; }
+  WeightSpan span() const { return {narrow_ ? static_cast<const void*>(w16_.data()) : w32_.data(), narrow_, chunks_, 0}; }
   std::size_t acc_size() const { return static_cast<std::size_t>(bins_) * chunks_ * 2 * kRowChunk; }
   static std::size_t acc_index(int b, int chunks, int i, int part) {
     return ((static_cast<std::size_t>(b) * chunks + i / kRowChunk) * 2 + part) * kRowChunk + i % kRowChunk;
@@ -108,8 +149,12 @@ struct InputSegment {
 void fft_inputs(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
                 SatCounters& sat);
 // The same for input blocks [j0, j1) only (block j counts across segments); out must already be sized.
-void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, FreqInput& out,
+void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits, const FreqView& out,
                       int j0, int j1, SatCounters& sat);
+inline void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft& fft, int bits,
+                             FreqInput& out, int j0, int j1, SatCounters& sat) {
+  fft_input_blocks(segs, nseg, fft, bits, out.view(), j0, j1, sat);
+}
 inline void fft_inputs(std::initializer_list<InputSegment> segs, const FixedFft& fft, int bits, FreqInput& out,
                        SatCounters& sat) {
   fft_inputs(segs.begin(), segs.size(), fft, bits, out, sat);
@@ -117,8 +162,12 @@ inline void fft_inputs(std::initializer_list<InputSegment> segs, const FixedFft&
 
 // IFFT of the sums of rows [row0, row1) (block rows) into y (row-major: block row i -> y[(i - row0) * k .. +k)),
 // at act.n + guard fractional bits. `acc` as filled by mac().
-void ifft_rows(const FixedCirculant& W, const std::int64_t* acc, int row0, int row1, const FixedFft& ifft,
+void ifft_rows(const CirculantShape& W, const std::int64_t* acc, int row0, int row1, const FixedFft& ifft,
                const Numerics& num, std::int64_t* y, SatCounters& sat);
+inline void ifft_rows(const FixedCirculant& W, const std::int64_t* acc, int row0, int row1, const FixedFft& ifft,
+                      const Numerics& num, std::int64_t* y, SatCounters& sat) {
+  ifft_rows(W.shape(), acc, row0, row1, ifft, num, y, sat);
+}
 
 // Convenience for tests and small callers: y = W x for logical input segments, output p*k values at
 // act.n + guard fractional bits.

@@ -167,106 +167,38 @@ void FixedLayer::begin_frame(const std::int32_t* in) {
   }
 }
 
-void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) {
-  const int F = n.act.n + n.guard_bits;  // fractional bits of the wide gate sums
-  const Rounding rnd = n.rounding;
-  const int C = cell;
-  if (arch == Arch::lstmp) {
-    // Formats and pointers in locals: the gate stores are int32 and could alias the Numerics' int fields, which
-    // would otherwise be reloaded after every store.
-    const int pe = n.weight.n + n.cell.n - F;  // peephole product -> F
-    const int guard = n.guard_bits;
-    const QFormat act = n.act;
-    const std::int64_t* gy = G.y.data();
-    const std::int64_t* ry = joint ? nullptr : R.y.data();
-    const std::int32_t *bs = bias.data(), *pp = peep.data(), *cs = c.data();
-    std::int32_t* gt = gate.data();
-    const Activation &sg = *sig, &th = *tanh_act;
-    for (int u = u0; u < u1; ++u) {
-      const std::int64_t cu = cs[u];
-      auto pre = [&](int g, int peep_row) {
-        const int idx = g * C + u;
-        std::int64_t v = gy[idx] + (ry ? ry[idx] : 0) + shl(bs[idx], guard);
-        if (peep_row >= 0) v += shift_round(static_cast<std::int64_t>(pp[peep_row * C + u]) * cu, pe, rnd);
-        return write_back(v, F, act, rnd, SatKind::accum, sat);
-      };
-      const std::int32_t ig = sg.eval(pre(0, 0), sat);
-      const std::int32_t fg = sg.eval(pre(1, 1), sat);
-      const std::int32_t gg = th.eval(pre(2, -1), sat);
-      gt[u] = ig;
-      gt[C + u] = fg;
-      gt[2 * C + u] = gg;
-    }
-    return;
-  }
-  const int rn = 2 * n.act.n - F;
-  for (int u = u0; u < u1; ++u) {
-    auto both = [&](int g) {
-      const int idx = g * C + u;
-      return G.y[idx] + R.y[idx] + shl(static_cast<std::int64_t>(bias_x[idx]) + bias_r[idx], n.guard_bits);
-    };
-    const std::int32_t rg = sig->eval(write_back(both(0), F, n.act, rnd, SatKind::accum, sat), sat);
-    const std::int32_t zg = sig->eval(write_back(both(1), F, n.act, rnd, SatKind::accum, sat), sat);
-    const int idx = 2 * C + u;
-    const std::int32_t hn =
-        write_back(R.y[idx] + shl(bias_r[idx], n.guard_bits), F, n.act, rnd, SatKind::accum,
-                   sat);
-    const std::int64_t npre = G.y[idx] + shl(bias_x[idx], n.guard_bits) +
-                              shift_round(static_cast<std::int64_t>(rg) * hn, rn, rnd);
-    gate[u] = rg;
-    gate[C + u] = zg;
-    gate[2 * C + u] = tanh_act->eval(write_back(npre, F, n.act, rnd, SatKind::accum, sat), sat);
-  }
+CellOperands FixedLayer::operands() {
+  CellOperands o;
+  o.arch = arch;
+  o.cell = cell;
+  o.gy = G.y.data();
+  o.ry = joint ? nullptr : R.y.data();
+  o.bias = bias.data();
+  o.peep = peep.data();
+  o.bias_x = bias_x.data();
+  o.bias_r = bias_r.data();
+  o.gate = gate.data();
+  o.c = c.data();
+  o.m = m.data();
+  o.r_prev = r_prev.data();
+  o.r_next = arch == Arch::lstmp && !P.empty() ? nullptr : r_next.data();
+  o.sig = sig.get();
+  o.tanh_act = tanh_act.get();
+  o.tanh_cell = tanh_cell.get();
+  return o;
 }
 
+void FixedLayer::activate(int u0, int u1, const Numerics& n, SatCounters& sat) { activate_cells(operands(), u0, u1, n, sat); }
+
 void FixedLayer::cell_update(int u0, int u1, const Numerics& n, SatCounters& sat) {
-  const int C = cell;
-  const Rounding rnd = n.rounding;
-  if (arch == Arch::gru) {
-    const std::int64_t one = std::int64_t{1} << n.act.n;
-    for (int u = u0; u < u1; ++u) {
-      const std::int64_t zg = gate[C + u], ng = gate[2 * C + u];
-      const std::int64_t h = (one - zg) * ng + zg * r_prev[u];
-      r_next[u] = write_back(h, 2 * n.act.n, n.act, rnd, SatKind::act, sat);
-    }
-    return;
-  }
-  const int F = n.act.n + n.guard_bits;
-  const int pe = n.weight.n + n.cell.n - F;
-  const int F2 = std::max(n.act.n + n.cell.n, 2 * n.act.n);
-  // Locals, as in activate(): the int32 stores below could alias the Numerics' int fields.
-  const QFormat act = n.act, cellq = n.cell;
-  const int guard = n.guard_bits, fc_shift = F2 - act.n - cellq.n, ig_shift = F2 - 2 * act.n;
-  const std::int64_t* gy = G.y.data();
-  const std::int64_t* ry = joint ? nullptr : R.y.data();
-  const std::int32_t *bs = bias.data(), *pp = peep.data();
-  std::int32_t *gt = gate.data(), *cs = c.data(), *ms = m.data();
-  std::int32_t* rn = P.empty() ? r_next.data() : nullptr;
-  const Activation &sg = *sig, &tcell = *tanh_cell;
-  for (int u = u0; u < u1; ++u) {
-    const std::int64_t ig = gt[u], fg = gt[C + u], gg = gt[2 * C + u];
-    const std::int64_t fc = shl(fg * cs[u], fc_shift);
-    const std::int64_t igp = shl(ig * gg, ig_shift);
-    const std::int32_t cn = write_back(fc + igp, F2, cellq, rnd, SatKind::cell, sat);
-    cs[u] = cn;
-    const int idx = 3 * C + u;
-    std::int64_t v = gy[idx] + (ry ? ry[idx] : 0) + shl(bs[idx], guard);
-    v += shift_round(static_cast<std::int64_t>(pp[2 * C + u]) * cn, pe, rnd);
-    const std::int32_t og = sg.eval(write_back(v, F, act, rnd, SatKind::accum, sat), sat);
-    gt[idx] = og;
-    const std::int32_t tc = tcell.eval(cn, sat);
-    const std::int32_t mu = write_back(static_cast<std::int64_t>(og) * tc, 2 * act.n, act, rnd, SatKind::act, sat);
-    ms[u] = mu;
-    if (rn) rn[u] = mu;
-  }
+  update_cells(operands(), u0, u1, n, sat);
 }
 
 void FixedLayer::begin_projection() { P.set_inputs({m.data(), cell}); }
 
 void FixedLayer::proj_writeback(int i0, int i1, const Numerics& n, SatCounters& sat) {
-  const int F = n.act.n + n.guard_bits;
   const int k = P.W.k();
-  for (int d = i0 * k; d < i1 * k; ++d) r_next[d] = write_back(P.y[d], F, n.act, n.rounding, SatKind::accum, sat);
+  write_back_sums(P.y.data(), nullptr, i0 * k, i1 * k, n, r_next.data(), sat);
 }
 
 void FixedLayer::end_frame() { std::swap(r_prev, r_next); }
@@ -284,10 +216,7 @@ FixedOutput::FixedOutput(int classes, int in_dim, const Numerics& num) : O(class
 }
 
 void FixedOutput::writeback(int c0, int c1, const Numerics& n, SatCounters& sat) {
-  const int F = n.act.n + n.guard_bits;
-  for (int c = c0; c < c1; ++c)
-    logits[c] = write_back(O.y[c] + shl(bias[c], n.guard_bits), F, n.act, n.rounding,
-                           SatKind::accum, sat);
+  write_back_sums(O.y.data(), bias.data(), c0, c1, n, logits.data(), sat);
 }
 
 void quantize_frame(const Model& m, const Numerics& num, const float* x, std::int32_t* out, SatCounters& sat) {

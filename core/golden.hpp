@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/activation.hpp"
+#include "core/cell_kernels.hpp"
 #include "core/circulant.hpp"
 #include "core/fft.hpp"
 #include "core/matrix.hpp"
@@ -106,6 +107,8 @@ struct FixedLayer {
   void proj_writeback(int i0, int i1, const Numerics& num, SatCounters& sat);
   // r_next becomes r_prev.
   void end_frame();
+  // This layer's vectors as the element-wise kernels' operands (core/cell_kernels.hpp).
+  CellOperands operands();
   const std::vector<std::int32_t>& output() const { return r_prev; }  // after end_frame
 };
 

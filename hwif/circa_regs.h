@@ -3,7 +3,8 @@
  * docs/registers.md is generated from this file (`circa registers --markdown`; a test keeps them equal).
  *
  * Every register is 32 bits wide and must be accessed with a 32-bit aligned access; any other width or alignment
- * gets a TLM error response. 64-bit counters are LO/HI pairs: reading LO latches HI.
+ * gets a TLM error response. 64-bit counters are LO/HI pairs: reading LO latches HI. The PERF counters count the
+ * current job while it runs (and the last one after it).
  * C11 and C++ compatible; no includes beyond <stdint.h>. */
 #ifndef CIRCA_REGS_H
 #define CIRCA_REGS_H
@@ -11,7 +12,7 @@
 #include <stdint.h>
 
 #define CIRCA_ID_VALUE 0x43495243u /* "CIRC" */
-#define CIRCA_VERSION_VALUE 0x00010002u /* 1.2: major in [31:16], minor in [15:0]; 1.1 adds the input ring, 1.2 CAPS_DATAPATH */
+#define CIRCA_VERSION_VALUE 0x00020000u /* 2.0: major in [31:16], minor in [15:0]; 2.0: every PERF counter is a 64-bit LO/HI pair, read live, and the BUFFER error */
 
 /* X(name, offset, access, reset, description). access: RO, RW, W1C (write 1 to clear), WO (write only, reads 0). */
 #define CIRCA_REGISTERS(X)                                                                                          \
@@ -37,21 +38,28 @@
   X(LUT_COMMIT, 0x068, WO, 0, "LUT load: write 1 to install the words written since LUT_SEL")                      \
   X(RING_HEAD, 0x070, RW, 0, "Input ring: frame steps the host has written (a ring job runs step t once HEAD > t)")  \
   X(RING_TAIL, 0x074, RO, 0, "Input ring: frame steps the device has completed (their slots are free again)")       \
-  X(PERF_CYCLES_LO, 0x100, RO, 0, "Cycles of the last job [31:0]")                                                 \
-  X(PERF_CYCLES_HI, 0x104, RO, 0, "Cycles of the last job [63:32]")                                                \
-  X(PERF_FFT_BUSY, 0x108, RO, 0, "FFT unit busy cycles")                                                          \
-  X(PERF_EMAC_BUSY, 0x10C, RO, 0, "EW-MAC busy cycles")                                                          \
-  X(PERF_IFFT_BUSY, 0x110, RO, 0, "IFFT unit busy cycles")                                                        \
-  X(PERF_ACT_BUSY, 0x114, RO, 0, "Activation unit busy cycles")                                                   \
-  X(PERF_CELL_BUSY, 0x118, RO, 0, "Cell-update busy cycles")                                                      \
-  X(PERF_DMA_BUSY, 0x11C, RO, 0, "DMA busy cycles")                                                               \
-  X(PERF_STALL, 0x120, RO, 0, "Stall cycles summed over the datapath units")                                      \
-  X(PERF_DDR_RD_LO, 0x124, RO, 0, "DDR bytes read [31:0]")                                                        \
-  X(PERF_DDR_RD_HI, 0x128, RO, 0, "DDR bytes read [63:32]")                                                       \
-  X(PERF_DDR_WR_LO, 0x12C, RO, 0, "DDR bytes written [31:0]")                                                     \
-  X(PERF_DDR_WR_HI, 0x130, RO, 0, "DDR bytes written [63:32]")                                                    \
-  X(PERF_SAT, 0x134, RO, 0, "Saturations in the datapath")                                                        \
-  X(PERF_FRAMES, 0x138, RO, 0, "Frames completed")
+  X(PERF_CYCLES_LO, 0x100, RO, 0, "Cycles of the current or last job [31:0]")           \
+  X(PERF_CYCLES_HI, 0x104, RO, 0, "Cycles of the current or last job [63:32]")          \
+  X(PERF_FFT_BUSY_LO, 0x108, RO, 0, "FFT unit busy cycles [31:0]")                      \
+  X(PERF_FFT_BUSY_HI, 0x10C, RO, 0, "FFT unit busy cycles [63:32]")                     \
+  X(PERF_EMAC_BUSY_LO, 0x110, RO, 0, "EW-MAC busy cycles [31:0]")                       \
+  X(PERF_EMAC_BUSY_HI, 0x114, RO, 0, "EW-MAC busy cycles [63:32]")                      \
+  X(PERF_IFFT_BUSY_LO, 0x118, RO, 0, "IFFT unit busy cycles [31:0]")                    \
+  X(PERF_IFFT_BUSY_HI, 0x11C, RO, 0, "IFFT unit busy cycles [63:32]")                   \
+  X(PERF_ACT_BUSY_LO, 0x120, RO, 0, "Activation unit busy cycles [31:0]")               \
+  X(PERF_ACT_BUSY_HI, 0x124, RO, 0, "Activation unit busy cycles [63:32]")              \
+  X(PERF_CELL_BUSY_LO, 0x128, RO, 0, "Cell-update busy cycles [31:0]")                  \
+  X(PERF_CELL_BUSY_HI, 0x12C, RO, 0, "Cell-update busy cycles [63:32]")                 \
+  X(PERF_DMA_BUSY_LO, 0x130, RO, 0, "DMA busy cycles [31:0]")                           \
+  X(PERF_DMA_BUSY_HI, 0x134, RO, 0, "DMA busy cycles [63:32]")                          \
+  X(PERF_STALL_LO, 0x138, RO, 0, "Stall cycles summed over the datapath units [31:0]")  \
+  X(PERF_STALL_HI, 0x13C, RO, 0, "Stall cycles summed over the datapath units [63:32]") \
+  X(PERF_DDR_RD_LO, 0x140, RO, 0, "DDR bytes read [31:0]")                              \
+  X(PERF_DDR_RD_HI, 0x144, RO, 0, "DDR bytes read [63:32]")                             \
+  X(PERF_DDR_WR_LO, 0x148, RO, 0, "DDR bytes written [31:0]")                           \
+  X(PERF_DDR_WR_HI, 0x14C, RO, 0, "DDR bytes written [63:32]")                          \
+  X(PERF_SAT, 0x150, RO, 0, "Saturations in the datapath")                              \
+  X(PERF_FRAMES, 0x154, RO, 0, "Frames completed")
 
 enum circa_reg {
 #define CIRCA_REG_ENUM(name, off, acc, reset, desc) CIRCA_REG_##name = off,
@@ -143,7 +151,8 @@ enum circa_lut_fn { CIRCA_LUT_SIGMOID = 0, CIRCA_LUT_TANH = 1 };
   X(BUSY, 10, "START written while a job was running")                                                        \
   X(BUS, 11, "a DMA transfer got an error response from the bus")                                             \
   X(ACCUMULATOR, 12, "the weights could overflow the accumulator")                                            \
-  X(ARCH, 13, "unknown network architecture")
+  X(ARCH, 13, "unknown network architecture")                                                                 \
+  X(BUFFER, 14, "the job's values do not fit an on-chip buffer")
 
 enum circa_error {
 #define CIRCA_ERR_ENUM(name, code, desc) CIRCA_ERR_##name = code,

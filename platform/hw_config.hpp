@@ -44,7 +44,10 @@ struct HwConfig {
     long long emac_lanes = 64, emac_dsp_per_cmac = 4, emac_banks = 2, emac_mult_latency = 3, emac_add_latency = 2;
     long long act_lanes = 16, act_latency = 4;
     long long cell_lanes = 16, cell_latency = 6;
-    long long weight_buffer_kib = 4096;
+    long long weight_buffer_kib = 4096, weight_slots_kib = 256, weight_ports = 0;
+    long long buffer_word_bytes = 8;
+    long long input_kib = 64, spectrum_kib = 256, psum_kib = 1024, gates_kib = 1024, state_kib = 512, output_kib = 64;
+    long long input_ports = 0, spectrum_ports = 0, psum_ports = 0, gates_ports = 0, state_ports = 0, output_ports = 0;
     long long tile_fft_blocks = 32, tile_emac_chunks = 2, tile_cells = 128, fifo_depth = 2;
     long long max_dim = 4096, max_layers = 8;
     long long dma_burst_bytes = 256, dma_outstanding = 4, dma_group_bursts = 16;

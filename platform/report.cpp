@@ -85,6 +85,16 @@ json build_report(const RunFacts& f) {
                      {"saturations", s.sat.total()}});
   }
   j["units"] = units;
+  json buffers = json::array();
+  for (const BufferReport& b : r.buffers)
+    buffers.push_back({{"name", b.name},
+                       {"capacity_bytes", b.capacity_bytes},
+                       {"peak_bytes", b.peak_bytes},
+                       {"peak_share", b.capacity_bytes ? static_cast<double>(b.peak_bytes) / static_cast<double>(b.capacity_bytes) : 0.0},
+                       {"bytes_read", b.stats.bytes_read},
+                       {"bytes_written", b.stats.bytes_written},
+                       {"port_cycles", b.stats.cycles}});
+  j["buffers"] = buffers;
   const double secs = static_cast<double>(cycles) / (f.clock_mhz * 1e6);
   j["ddr"] = {{"bytes_read", r.ddr_bytes_read},
               {"bytes_written", r.ddr_bytes_written},
@@ -166,6 +176,17 @@ std::string summary_text(const json& r) {
                   u["stall_output_cycles"].get<unsigned long long>());
     o << b;
   }
+  if (r.contains("buffers")) {
+    o << "  on-chip buffers, peak use:";
+    bool first = true;
+    for (const json& x : r["buffers"]) {
+      std::snprintf(b, sizeof b, "%s %s %.1f of %.0f KiB", first ? "" : ",", x["name"].get<std::string>().c_str(),
+                    x["peak_bytes"].get<double>() / 1024.0, x["capacity_bytes"].get<double>() / 1024.0);
+      o << b;
+      first = false;
+    }
+    o << "\n";
+  }
   std::snprintf(b, sizeof b, "  DDR: %.1f KiB read (%.2f GB/s), %.1f KiB written (%.2f GB/s)\n",
                 r["ddr"]["bytes_read"].get<double>() / 1024.0, r["ddr"]["read_gb_per_s"].get<double>(),
                 r["ddr"]["bytes_written"].get<double>() / 1024.0, r["ddr"]["write_gb_per_s"].get<double>());
@@ -227,6 +248,7 @@ void write_report(const std::string& path, const json& r) {
   write_file_atomic(path, r.dump(2) + "\n");
   write_file_atomic(base + ".layers.csv", to_csv(r["layers"]));
   write_file_atomic(base + ".units.csv", to_csv(r["units"]));
+  write_file_atomic(base + ".buffers.csv", to_csv(r["buffers"]));
 }
 
 }  // namespace circa

@@ -44,6 +44,19 @@ VpConfig vp_config_of(const HwConfig& c) {
   a.emac_tile_chunks = n(i.tile_emac_chunks);
   a.cell_tile = n(i.tile_cells);
   a.weight_buffer_bytes = static_cast<std::uint64_t>(i.weight_buffer_kib) << 10;
+  a.weight_slots_bytes = static_cast<std::uint64_t>(i.weight_slots_kib) << 10;
+  a.weight_buffer_ports = static_cast<std::uint32_t>(i.weight_ports);
+  const auto wbytes = static_cast<std::uint32_t>(i.buffer_word_bytes);
+  auto buf = [&](long long kib, long long ports) {
+    return OnchipBufferParams{static_cast<std::uint64_t>(kib) << 10, wbytes, static_cast<std::uint32_t>(ports)};
+  };
+  a.buffers.input = buf(i.input_kib, i.input_ports);
+  a.buffers.spectrum = buf(i.spectrum_kib, i.spectrum_ports);
+  a.buffers.psum = buf(i.psum_kib, i.psum_ports);
+  a.buffers.gates = buf(i.gates_kib, i.gates_ports);
+  a.buffers.state = buf(i.state_kib, i.state_ports);
+  a.buffers.output = buf(i.output_kib, i.output_ports);
+  a.weight_word_bytes = wbytes;
   a.max_dim = static_cast<std::uint32_t>(i.max_dim);
   a.max_layers = static_cast<std::uint32_t>(i.max_layers);
   v.dma.burst_bytes = static_cast<std::uint32_t>(i.dma_burst_bytes);

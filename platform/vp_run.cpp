@@ -133,6 +133,10 @@ void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& ut
   res.units = {{"fft_unit", acc.fft().stats()},          {"emac_array", acc.emac().stats()},
                {"ifft_unit", acc.ifft().stats()},        {"activation_unit", acc.act().stats()},
                {"cell_update", acc.cell().stats()},      {"dma_engine", top.dma().stats()}};
+  for (int b = 0; b < kBuffers; ++b) {
+    onchip_buffer& ob = acc.buffer(static_cast<Buf>(b));
+    res.buffers.push_back({buffer_name(static_cast<Buf>(b)), ob.params().capacity_bytes, ob.peak_bytes(), ob.stats()});
+  }
   res.layers = acc.layer_totals();
   res.host_step_wall = acc.host_step_wall();
   res.host_step_cpu = acc.host_step_cpu();

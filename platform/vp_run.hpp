@@ -50,6 +50,13 @@ struct Observe {
   std::string mmio_log;            // every register access
 };
 
+// One on-chip buffer at the end of a run.
+struct BufferReport {
+  std::string name;
+  std::uint64_t capacity_bytes = 0, peak_bytes = 0;  // hardware bytes
+  OnchipBufferStats stats;
+};
+
 struct VpRunResult {
   int driver_error = 0;  // 0, or the circa_drv / device code that stopped the run
   std::string error;     // its string
@@ -61,6 +68,7 @@ struct VpRunResult {
   double sim_seconds = 0;
   double host_step_wall = 0, host_step_cpu = 0;  // host seconds spent in frame steps (accel_controller)
   std::vector<UnitReport> units;  // fft, emac, ifft, activation, cell update, dma
+  std::vector<BufferReport> buffers;  // input, spectrum, weight, psum, gates, state, output
   std::vector<accel_controller::LayerTotals> layers;
   std::uint64_t ddr_bytes_read = 0, ddr_bytes_written = 0;
   std::uint64_t mmio_accesses = 0;

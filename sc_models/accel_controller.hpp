@@ -1,10 +1,14 @@
 // circa: the accelerator's controller: the register block (MMIO TLM target), the job sequencer and the IRQ line.
 //
-// A job: START -> fetch the descriptor from DDR (DMA) -> validate it (pure: validate_descriptor) -> load weights
-// (on chip when they fit the weight buffer, else streamed per EW-MAC tile, double-buffered) -> for every frame:
-// input frame in, every layer through the units as C-LSTM's three stages (gate matvecs -> element-wise ->
-// projection), logits out -> state back to DDR -> DONE + IRQ. Anything wrong ends the job with an error code in
-// STATUS and the ERROR interrupt; nothing aborts the simulation.
+// A job: START -> fetch the descriptor from DDR (DMA) -> validate it (pure: validate_descriptor) -> lay the job out
+// in the on-chip buffers (a job that does not fit ends with BUFFER) -> load weights into the weight buffer (all of
+// them when they fit, else two tile slots that every frame streams through) -> for every frame: input frame into
+// the input buffer, every layer through the units as C-LSTM's three stages (gate matvecs -> element-wise ->
+// projection), logits out of the output buffer -> state back to DDR -> DONE + IRQ. Anything wrong ends the job with
+// an error code in STATUS and the ERROR interrupt; nothing aborts the simulation.
+//
+// The parts, one file each: accel_registers.cpp (the register file), accel_job.cpp (descriptor, buffer layout,
+// weight and state loading), accel_schedule.cpp (tiles, the one scheduler), accel_weights.cpp (weight streaming).
 #pragma once
 
 #include <functional>
@@ -14,15 +18,24 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <vector>
 
-#include "core/golden.hpp"
+#include "hwif/descriptor.hpp"
 #include "sc_models/activation_unit.hpp"
+#include "sc_models/buffer_set.hpp"
 #include "sc_models/cell_update.hpp"
 #include "sc_models/emac_array.hpp"
 #include "sc_models/fft_unit.hpp"
 #include "sc_models/mem_port.hpp"
-#include "hwif/descriptor.hpp"
+#include "sc_models/onchip_buffer.hpp"
 
 namespace circa {
+
+// The on-chip buffers' parameters (capacity in hardware bytes, word width, ports), by role.
+struct BufferParams {
+  OnchipBufferParams input{64u << 10, 8, 0}, spectrum{256u << 10, 8, 0}, psum{1u << 20, 8, 0},
+      gates{1u << 20, 8, 0}, state{512u << 10, 8, 0}, output{64u << 10, 8, 0};
+  OnchipBufferParams& of(Buf b);
+  const OnchipBufferParams& of(Buf b) const { return const_cast<BufferParams*>(this)->of(b); }
+};
 
 struct AccelParams {
   ClockParams clock;
@@ -35,6 +48,10 @@ struct AccelParams {
   int emac_tile_chunks = 2;    // row chunks (8 block rows each) per EW-MAC tile: C-LSTM computes 16 rows at once
   int cell_tile = 128;         // cells per activation / cell-update tile
   std::uint64_t weight_buffer_bytes = 4u << 20;  // on-chip weight buffer (KU060: 38 Mb of BRAM in all)
+  std::uint64_t weight_slots_bytes = 256u << 10;  // the two slots streamed weights pass through
+  std::uint32_t weight_buffer_ports = 0;          // words per cycle; 0: as many as the EW-MAC needs
+  std::uint32_t weight_word_bytes = 8;
+  BufferParams buffers;
   int reg_latency = 2;         // cycles per register access
   std::uint32_t max_dim = 4096;
   std::uint32_t max_layers = 8;
@@ -46,6 +63,7 @@ struct AccelCounters {
   std::uint64_t fft_busy = 0, emac_busy = 0, ifft_busy = 0, act_busy = 0, cell_busy = 0, dma_busy = 0;
   std::uint64_t ddr_rd = 0, ddr_wr = 0;
   std::uint64_t weight_stream_bytes = 0;
+  std::uint64_t weight_fetches = 0;
   std::uint64_t ring_wait = 0;  // cycles a ring job waited for the host's frames
 };
 
@@ -77,6 +95,7 @@ public:
   ifft_unit& ifft() { return *ifft_; }
   activation_unit& act() { return *act_; }
   cell_update& cell() { return *cell_; }
+  onchip_buffer& buffer(Buf b) const { return *bufs_[static_cast<std::size_t>(b)]; }
   int last_error() const { return error_; }
   bool weights_on_chip() const { return on_chip_; }
   // Per-job frame-step completion times (cycles from START), for latency reports.
@@ -86,58 +105,72 @@ public:
   // packing, descriptor fetch or weight load. Wall clock and process CPU time, in seconds.
   double host_step_wall() const { return host_step_wall_; }
   double host_step_cpu() const { return host_step_cpu_; }
+  // Fault injection: the n-th weight fetch of the next jobs (0-based, counted per job) moves nothing, so the EW-MAC
+  // reads what its slot held before. -1: none.
+  void skip_weight_fetch(std::int64_t n) { skip_fetch_ = n; }
+  // Called once per weight fetch with the job's fetch index and the fetched chunks (tests follow the streaming).
+  void on_weight_fetch(std::function<void(std::uint64_t index, int c0, int c1)> f) { fetch_hook_ = std::move(f); }
 
 private:
+  // --- registers (accel_registers.cpp) ---
   void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
   unsigned int transport_dbg(tlm::tlm_generic_payload& gp);
   std::uint32_t reg_read(std::uint32_t off, bool& ok);
   void reg_read_const(std::uint32_t off, bool& exists) const;  // whether the map has a register at off
   void reg_write(std::uint32_t off, std::uint32_t v, bool& ok);
+  void lut_commit();
   void update_irq();
   void drive_irq();
   void raise(std::uint32_t bits);
   std::uint32_t caps(std::uint32_t off) const;
 
+  // --- the job (accel_controller.cpp, accel_job.cpp) ---
   void job_thread();
   int run_job();
+  int layout_job(const JobDesc& d);
   int load_job(const JobDesc& d);
-  // One frame step: frame t of every stream that has one, through every stage.
-  int run_step(const JobDesc& d, std::uint32_t t);
-  struct MvJob {
-    FixedMatvec* mv;
-    FixedLayer* lay;
-    FixedOutput* out;
-  };
-  // The matvecs of one stage for every active stream, as one tile sequence per unit.
-  int run_matvecs(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::uint64_t weights);
-  void run_cells(const std::vector<FixedLayer*>& ls, int frame, int layer);
-  Tile make_tile(const MvJob& m, TilePost post, int frame, int layer, int b, int e, bool last);
-  void fft_tiles(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::vector<Tile>& tiles);
-  void emac_tiles(const std::vector<MvJob>& jobs, TilePost post, int frame, int layer, std::vector<Tile>& tiles);
-  void cell_tiles(const std::vector<FixedLayer*>& ls, int frame, int layer, std::vector<Tile>& tiles);
-  std::function<void(std::size_t)> weight_fetch(std::vector<Tile>& tiles, std::size_t group, std::uint64_t weights,
-                                                int& err);
-  // Two stream groups one phase apart (see run_step_two_groups).
+  int store_state();
+  void snapshot_counters();
+
+  // --- the scheduler (accel_schedule.cpp) ---
   struct Ctx;
+  // One matrix as the device holds it: geometry, where its weights are in DDR, their bounds, and its weight
+  // region when the weights are on chip.
+  struct Matrix {
+    CirculantShape shape;
+    std::uint64_t ddr = 0;
+    std::size_t bytes = 0;
+    WeightBounds bounds;
+    BufRef w;
+    bool empty() const { return shape.p == 0; }
+  };
+  enum class Mv : std::uint8_t { G, R, P, O };
+  // A phase: the tiles of one unit chain for one group of streams.
   struct Phase {
     int q = 0;              // the unit chain: 0 FFT, 1 EW-MAC -> IFFT, 2 activation -> cell update
     std::size_t layer = 0;  // layers.size() for the output layer
     std::function<void()> before, after;  // the sequencer's own work around the phase (set-up, write-back, DMA)
     std::vector<Tile> tiles;
-    std::uint64_t weights = 0;  // EW-MAC: where streamed weights come from
-    std::size_t group = 1;      // EW-MAC: streams per chunk range
+    const Matrix* mat = nullptr;  // EW-MAC: the matrix, for streamed weights
+    std::size_t group = 1;        // EW-MAC: streams per chunk range
   };
-  void build_phases(const JobDesc& d, const std::vector<Ctx*>& g, int f, std::vector<Phase>& ph);
+  int run_step(const JobDesc& d, std::uint32_t t);
+  // The phases of one group's step into ph (reusing its elements); how many.
+  std::size_t build_phases(const JobDesc& d, const std::vector<Ctx*>& g, int f, std::vector<Phase>& ph);
+  Phase& next_phase(std::vector<Phase>& ph);
+  void matvec_phases(const std::vector<Ctx*>& g, std::size_t l, Mv which, int f, std::vector<Phase>& ph);
+  Tile matvec_tile(const Ctx& c, std::size_t l, Mv which, int f) const;
   sc_core::sc_fifo<Tile>& queue_in(int q);
   sc_core::sc_fifo<Tile>& queue_out(int q);
   void run_wave(Phase* a, Phase* b);
-  int run_step_two_groups(const JobDesc& d, int f);
-  int fetch_weights(const std::vector<FixedMatvec*>& mvs, std::uint64_t addr, int c0, int c1);
-  // Issues tiles to `in` and collects as many from `done`, never blocking on a full input while results wait, nor
-  // on results while the input has room.
-  void stream_tiles(std::vector<Tile>& tiles, sc_core::sc_fifo<Tile>& in, sc_core::sc_fifo<Tile>& done,
-                    const std::function<void(std::size_t)>& before_issue);
-  void snapshot_counters();
+
+  // --- weight streaming (accel_weights.cpp) ---
+  std::function<void(std::size_t)> weight_fetch(Phase& p);
+  int fetch_weights(const Matrix& m, int c0, int c1, int slot);
+
+  int mem_read(std::uint64_t a, void* d, std::size_t n);
+  int mem_write(std::uint64_t a, const void* s, std::size_t n);
+  int mem_read2d(std::uint64_t a, std::size_t rows, std::size_t row, std::uint64_t stride, void* d);
 
   AccelParams p_;
   Numerics num_;
@@ -154,39 +187,55 @@ private:
   sc_core::sc_event start_ev_;
   bool start_pending_ = false, reset_req_ = false;
 
-  // Datapath.
+  // Datapath and its buffers.
   std::unique_ptr<fft_unit> fft_;
   std::unique_ptr<emac_array> emac_;
   std::unique_ptr<ifft_unit> ifft_;
   std::unique_ptr<activation_unit> act_;
   std::unique_ptr<cell_update> cell_;
+  std::vector<std::unique_ptr<onchip_buffer>> bufs_;
+  buffer_set bset_;
   sc_core::sc_fifo<Tile> q_fft_in_, q_fft_out_, q_emac_in_, q_emac_ifft_, q_ifft_out_, q_act_in_, q_act_cell_,
       q_cell_out_;
   // Register writes (the host's process) and the job thread both change what the line should be; one method
   // drives it, since two processes writing a signal in the same delta cycle is a SystemC error.
   sc_core::sc_event irq_changed_;
 
-  // The current job's device-side network: one context (state, working buffers, a copy of the weights in the
-  // model's layout) per stream.
+  // The current job: shared weights and parameters, and per stream its buffer regions.
   JobDesc job_;
+  struct LayerMats {
+    Matrix G, R, P;
+    BufRef bias, peep, bias_x, bias_r;  // in the gate-sum buffer
+    bool joint = false;
+  };
+  std::vector<LayerMats> mats_;
+  Matrix out_mat_;
+  BufRef out_bias_;
+  BufRef slot_[2];  // streamed weights: the two tile slots of the weight buffer
+  struct StreamLayer {
+    BufRef c, m, r[2], gate, gy, ry, py;
+    int cur = 0;  // r[cur] is r' this frame; r[1 - cur] receives r
+  };
   struct Ctx {
-    std::vector<std::unique_ptr<FixedLayer>> layers;
-    std::unique_ptr<FixedOutput> out;
-    std::vector<std::int32_t> xq;
-    const std::int32_t* in = nullptr;
+    std::vector<StreamLayer> layers;
+    BufRef x, spectrum, psum, oy, logits;
     std::uint64_t input = 0, output = 0;
     std::vector<std::uint64_t> state;  // per layer
     std::uint32_t frames = 0;
   };
   std::vector<Ctx> ctx_;
   std::vector<Ctx*> active_;  // the streams of the current step
-  std::vector<FixedMatvec*> fetch_group_;
   int phase_err_ = 0;
   std::string io_;
   // Input ring (RING_HEAD / RING_TAIL).
   std::uint32_t ring_head_ = 0, ring_tail_ = 0;
   sc_core::sc_event ring_ev_;
   bool on_chip_ = true;
+  std::uint64_t fetches_ = 0;  // weight fetches of this job
+  std::uint64_t emac_issued_ = 0;  // EW-MAC tiles issued, all jobs (the EW-MAC's taken() counts the same way)
+  std::uint64_t slot_last_[2] = {0, 0};  // the last EW-MAC tile that reads each weight slot
+  std::int64_t skip_fetch_ = -1;
+  std::function<void(std::uint64_t, int, int)> fetch_hook_;
   std::uint32_t seq_ = 0;
   AccelCounters cnt_, base_;
   std::vector<std::uint64_t> frame_done_;
@@ -195,14 +244,10 @@ private:
   bool trace_ = false;
   TraceRecorder* rec_ = nullptr;
   double host_step_wall_ = 0, host_step_cpu_ = 0;
-  // Scratch reused from step to step and tile to tile, so that a frame allocates nothing.
-  std::vector<Tile> tiles_;
-  std::vector<MvJob> mvs_;
-  std::vector<FixedLayer*> ls_;
-  std::string wbuf_;
-  int mem_read(std::uint64_t a, void* d, std::size_t n);
-  int mem_write(std::uint64_t a, const void* s, std::size_t n);
-  int mem_read2d(std::uint64_t a, std::size_t rows, std::size_t row, std::uint64_t stride, void* d);
+  std::vector<Phase> pa_, pb_;  // phases of the two stream groups, reused from step to step
+  std::vector<Ctx*> ga_, gb_;   // the two groups of this step
+  std::size_t used_phases_ = 0;
+  std::vector<Tile> proto_;
 };
 
 }  // namespace circa

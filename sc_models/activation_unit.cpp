@@ -2,29 +2,29 @@
 
 #include <stdexcept>
 
-#include "core/golden.hpp"
-
 namespace circa {
 
-std::uint64_t ActivationParams::tile_cycles(int cells) const {
-  return ceil_div(3 * static_cast<std::uint64_t>(cells), static_cast<std::uint64_t>(lanes)) + latency;
+std::uint64_t ActivationParams::issue_cycles(int cells) const {
+  return ceil_div(3 * static_cast<std::uint64_t>(cells), static_cast<std::uint64_t>(lanes));
 }
+
+std::uint64_t ActivationParams::tile_cycles(int cells) const { return issue_cycles(cells) + latency; }
 
 activation_unit::activation_unit(sc_core::sc_module_name name, const ActivationParams& p, const ClockParams& clk,
                                  const Numerics& num)
-    : unit_base(name, clk), in("in"), out("out"), p_(p), num_(num) {
+    : unit_base(name, clk),
+      in("in"),
+      out("out"),
+      p_(p),
+      num_(num),
+      sig_(ActFn::sigmoid, num.activation, num.act, num.act),
+      tanh_(ActFn::tanh, num.activation, num.act, num.act) {
   SC_THREAD(run);
 }
 
 bool activation_unit::load_lut(ActFn fn, const std::vector<std::int32_t>& table) {
   try {
-    for (FixedLayer* l : layers_) {
-      if (fn == ActFn::sigmoid) {
-        l->sig->load_table(table);
-      } else {
-        l->tanh_act->load_table(table);
-      }
-    }
+    (fn == ActFn::sigmoid ? sig_ : tanh_).load_table(table);
   } catch (const std::invalid_argument& e) {
     SC_REPORT_WARNING("circa/activation_unit", e.what());
     return false;
@@ -32,13 +32,44 @@ bool activation_unit::load_lut(ActFn fn, const std::vector<std::int32_t>& table)
   return true;
 }
 
+CellOperands cell_operands(const buffer_set& bufs, const Tile& t) {
+  CellOperands o;
+  o.arch = t.arch;
+  o.cell = t.cell;
+  o.gy = bufs.values<std::int64_t>(t.op[kGy]);
+  o.ry = bufs.values<std::int64_t>(t.op[kRy]);
+  o.bias = bufs.values<std::int32_t>(t.op[kBias]);
+  o.peep = bufs.values<std::int32_t>(t.op[kPeep]);
+  o.bias_x = bufs.values<std::int32_t>(t.op[kBiasX]);
+  o.bias_r = bufs.values<std::int32_t>(t.op[kBiasR]);
+  o.gate = bufs.values<std::int32_t>(t.op[kGate]);
+  o.c = bufs.values<std::int32_t>(t.op[kC]);
+  o.m = bufs.values<std::int32_t>(t.op[kM]);
+  o.r_prev = bufs.values<std::int32_t>(t.op[kRPrev]);
+  o.r_next = bufs.values<std::int32_t>(t.op[kRNext]);
+  return o;
+}
+
 void activation_unit::run() {
   for (;;) {
     Tile t = take(in);
-    t.lay->activate(t.begin, t.end, num_, stats_.sat);
+    CellOperands o = cell_operands(bufs_, t);
+    o.sig = &sig_;
+    o.tanh_act = &tanh_;
+    activate_cells(o, t.begin, t.end, num_, stats_.sat);
     const int cells = t.end - t.begin;
-    stats_.ops += 3 * static_cast<std::uint64_t>(cells);
-    charge(t, p_.tile_cycles(cells));
+    const std::uint64_t v = 3 * static_cast<std::uint64_t>(cells);  // three gates per cell
+    PortTally ports(bufs_);
+    ports.add(t.op[kGy], v, false);
+    ports.add(t.op[kRy], v, false);
+    ports.add(t.op[kBias], v, false);
+    ports.add(t.op[kBiasX], v, false);
+    ports.add(t.op[kBiasR], v, false);
+    ports.add(t.op[kPeep], 2 * static_cast<std::uint64_t>(cells), false);
+    if (t.arch == Arch::lstmp) ports.add(t.op[kC], static_cast<std::uint64_t>(cells), false);
+    ports.add(t.op[kGate], v, true);
+    stats_.ops += v;
+    charge(t, p_.tile_cycles(cells), p_.issue_cycles(cells), ports.max());
     give(out, t);
   }
 }

@@ -1,26 +1,68 @@
 #include "sc_models/cell_update.hpp"
 
-#include "core/golden.hpp"
+#include <stdexcept>
+
+#include "sc_models/activation_unit.hpp"
 
 namespace circa {
 
-std::uint64_t CellUpdateParams::tile_cycles(int cells) const {
-  return ceil_div(static_cast<std::uint64_t>(cells), static_cast<std::uint64_t>(lanes)) + latency;
+std::uint64_t CellUpdateParams::issue_cycles(int cells) const {
+  return ceil_div(static_cast<std::uint64_t>(cells), static_cast<std::uint64_t>(lanes));
 }
+
+std::uint64_t CellUpdateParams::tile_cycles(int cells) const { return issue_cycles(cells) + latency; }
 
 cell_update::cell_update(sc_core::sc_module_name name, const CellUpdateParams& p, const ClockParams& clk,
                          const Numerics& num)
-    : unit_base(name, clk), in("in"), out("out"), p_(p), num_(num) {
+    : unit_base(name, clk),
+      in("in"),
+      out("out"),
+      p_(p),
+      num_(num),
+      sig_(ActFn::sigmoid, num.activation, num.act, num.act),
+      tanh_cell_(ActFn::tanh, num.activation, num.cell, num.act) {
   SC_THREAD(run);
+}
+
+bool cell_update::load_lut(ActFn fn, const std::vector<std::int32_t>& table) {
+  if (fn != ActFn::sigmoid) return true;  // tanh(c) has its own table, in the cell format: not loadable
+  try {
+    sig_.load_table(table);
+  } catch (const std::invalid_argument& e) {
+    SC_REPORT_WARNING("circa/cell_update", e.what());
+    return false;
+  }
+  return true;
 }
 
 void cell_update::run() {
   for (;;) {
     Tile t = take(in);
-    t.lay->cell_update(t.begin, t.end, num_, stats_.sat);
+    CellOperands o = cell_operands(bufs_, t);
+    o.sig = &sig_;
+    o.tanh_cell = &tanh_cell_;
+    update_cells(o, t.begin, t.end, num_, stats_.sat);
     const int cells = t.end - t.begin;
-    stats_.ops += static_cast<std::uint64_t>(cells);
-    charge(t, p_.tile_cycles(cells));
+    const std::uint64_t n = static_cast<std::uint64_t>(cells);
+    PortTally ports(bufs_);
+    if (t.arch == Arch::lstmp) {
+      ports.add(t.op[kGate], 3 * n, false);  // i, f, g
+      ports.add(t.op[kGy], n, false);        // o's sums
+      ports.add(t.op[kRy], n, false);
+      ports.add(t.op[kBias], n, false);
+      ports.add(t.op[kPeep], n, false);
+      ports.add(t.op[kC], n, false);
+      ports.add(t.op[kC], n, true);
+      ports.add(t.op[kGate], n, true);  // o
+      ports.add(t.op[kM], n, true);
+      ports.add(t.op[kRNext], n, true);
+    } else {
+      ports.add(t.op[kGate], 2 * n, false);  // z, n
+      ports.add(t.op[kRPrev], n, false);
+      ports.add(t.op[kRNext], n, true);
+    }
+    stats_.ops += n;
+    charge(t, p_.tile_cycles(cells), p_.issue_cycles(cells), ports.max());
     give(out, t);
   }
 }

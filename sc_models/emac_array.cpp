@@ -2,13 +2,15 @@
 
 #include <algorithm>
 
-#include "core/golden.hpp"
-
 namespace circa {
 
-std::uint64_t EmacParams::tile_cycles(std::uint64_t cmacs) const {
+std::uint64_t EmacParams::issue_cycles(std::uint64_t cmacs) const {
   const std::uint64_t per = banks >= 2 ? 1 : static_cast<std::uint64_t>(add_latency);
-  return ceil_div(cmacs, static_cast<std::uint64_t>(lanes)) * per + mult_latency + add_latency;
+  return ceil_div(cmacs, static_cast<std::uint64_t>(lanes)) * per;
+}
+
+std::uint64_t EmacParams::tile_cycles(std::uint64_t cmacs) const {
+  return issue_cycles(cmacs) + mult_latency + add_latency;
 }
 
 emac_array::emac_array(sc_core::sc_module_name name, const EmacParams& p, const ClockParams& clk)
@@ -16,18 +18,35 @@ emac_array::emac_array(sc_core::sc_module_name name, const EmacParams& p, const 
   SC_THREAD(run);
 }
 
-std::uint64_t emac_array::tile_cmacs(const FixedMatvec& mv, int c0, int c1) {
-  const int r0 = c0 * kRowChunk, r1 = std::min(mv.rows(), c1 * kRowChunk);
-  return static_cast<std::uint64_t>(std::max(0, r1 - r0)) * mv.in_blocks() * mv.W.bins();
+std::uint64_t emac_array::tile_cmacs(const CirculantShape& s, int c0, int c1) {
+  const int r0 = c0 * kRowChunk, r1 = std::min(s.p, c1 * kRowChunk);
+  return static_cast<std::uint64_t>(std::max(0, r1 - r0)) * s.q * s.bins;
 }
 
 void emac_array::run() {
   for (;;) {
     Tile t = take(in);
-    t.mv->mac_chunks(t.begin, t.end);
-    const std::uint64_t cmacs = tile_cmacs(*t.mv, t.begin, t.end);
+    const CirculantShape& s = t.shape;
+    // Operands: the spectrum (spectrum buffer), the tile's weights (weight buffer); results: the sums of its row
+    // chunks, overwritten (partial-sum buffer).
+    std::int32_t* xs = bufs_.values<std::int32_t>(t.op[kSpectrum]);
+    const std::size_t n = static_cast<std::size_t>(s.q) * s.bins;
+    const FreqView x{s.q, s.bins, xs, xs + n, xs + 2 * n, xs + 3 * n};
+    const WeightSpan w{bufs_.values<std::uint8_t>(t.op[kWeights]), t.narrow, t.w_stride, t.w_c0};
+    std::int64_t* acc = bufs_.values<std::int64_t>(t.op[kPsum]);
+    for (int b = 0; b < s.bins; ++b)
+      std::fill_n(acc + FixedCirculant::acc_index(b, s.chunks, t.begin * kRowChunk, 0),
+                  2 * kRowChunk * (t.end - t.begin), 0);
+    circulant_mac(s, w, t.run, t.vector, x, t.begin, t.end, acc);
+    ++taken_;
+    taken_ev_.notify(sc_core::SC_ZERO_TIME);
+    const std::uint64_t cmacs = tile_cmacs(s, t.begin, t.end);
+    PortTally ports(bufs_);
+    ports.add(t.op[kWeights], 2 * cmacs, false);  // (re, im) per complex MAC
+    ports.add(t.op[kSpectrum], n, false);
+    ports.add(t.op[kPsum], static_cast<std::uint64_t>(t.end - t.begin) * kRowChunk * s.bins * 2, true);
     stats_.ops += cmacs;
-    charge(t, p_.tile_cycles(cmacs));
+    charge(t, p_.tile_cycles(cmacs), p_.issue_cycles(cmacs), ports.max());
     give(out, t);
   }
 }

@@ -5,7 +5,9 @@
 // more partial-sum banks the adder's latency is hidden (C-LSTM alternates two banks); with one bank every
 // accumulation into a bin waits for the previous sum.
 //   cycles = ceil(R*q*B / lanes) * (banks >= 2 ? 1 : add_latency) + mult_latency + add_latency
-// DSPs = lanes * dsp_per_cmac (3 with the Gauss trick, 4 direct).
+// DSPs = lanes * dsp_per_cmac (3 with the Gauss trick, 4 direct). Operands come from the spectrum and weight
+// buffers and the sums go to the partial-sum buffer; when their ports need more cycles than the issue part
+// ceil(R*q*B / lanes) * (...), the tile takes the ports' cycles instead (unit_base::charge).
 #pragma once
 
 #include <systemc>
@@ -20,6 +22,7 @@ struct EmacParams {
   int banks = 2;
   int mult_latency = 3;
   int add_latency = 2;
+  std::uint64_t issue_cycles(std::uint64_t cmacs) const;
   std::uint64_t tile_cycles(std::uint64_t cmacs) const;
   int dsps() const { return lanes * dsp_per_cmac; }
 };
@@ -32,12 +35,18 @@ public:
   SC_HAS_PROCESS(emac_array);
   emac_array(sc_core::sc_module_name name, const EmacParams& p, const ClockParams& clk);
   const EmacParams& params() const { return p_; }
+  // Tiles whose operands the array has read (it reads a tile's weights when it takes the tile), and the event
+  // notified each time: a weight slot may be refilled once every tile reading it has been taken.
+  std::uint64_t taken() const { return taken_; }
+  const sc_core::sc_event& taken_event() const { return taken_ev_; }
   // Complex MACs of a tile (real block rows only: padding rows of the last chunk are not computed in hardware).
-  static std::uint64_t tile_cmacs(const FixedMatvec& mv, int c0, int c1);
+  static std::uint64_t tile_cmacs(const CirculantShape& s, int c0, int c1);
 
 private:
   void run();
   EmacParams p_;
+  std::uint64_t taken_ = 0;
+  sc_core::sc_event taken_ev_;
 };
 
 }  // namespace circa

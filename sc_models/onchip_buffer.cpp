@@ -1,5 +1,6 @@
 #include "sc_models/onchip_buffer.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -10,7 +11,6 @@ namespace circa {
 std::string OnchipBufferParams::check() const {
   if (capacity_bytes == 0) return "capacity_bytes must be at least 1";
   if (word_bytes == 0) return "word_bytes must be at least 1";
-  if (ports == 0) return "ports must be at least 1";
   return "";
 }
 
@@ -37,7 +37,6 @@ onchip_buffer::onchip_buffer(sc_core::sc_module_name name, const OnchipBufferPar
     SC_REPORT_ERROR(kMsgId, (std::string(this->name()) + ": " + bad).c_str());
     if (p_.capacity_bytes == 0) p_.capacity_bytes = 1;
     if (p_.word_bytes == 0) p_.word_bytes = 1;
-    if (p_.ports == 0) p_.ports = 1;
   }
   mem_.assign(p_.capacity_bytes, 0);
 }
@@ -56,7 +55,7 @@ bool onchip_buffer::fits(BufferRegion r, std::uint64_t offset, std::uint64_t byt
 }
 
 std::uint64_t onchip_buffer::cycles_for(BufferRegion r, std::uint64_t offset, std::uint64_t bytes) const {
-  if (bytes == 0) return 0;
+  if (bytes == 0 || p_.ports == 0) return 0;
   const std::uint64_t first = base(r) + offset;
   const std::uint64_t words = (first + bytes - 1) / p_.word_bytes - first / p_.word_bytes + 1;
   return ceil_div(words, p_.ports);
@@ -95,6 +94,52 @@ BufferAccess onchip_buffer::read(BufferRegion r, std::uint64_t offset, std::uint
   stats_.bytes_read += bytes;
   stats_.cycles += a.cycles;
   return a;
+}
+
+void onchip_buffer::clear_regions() {
+  regions_.clear();
+  store_.clear();
+  used_ = 0;
+}
+
+int onchip_buffer::reserve(const std::string& what, std::uint64_t count, std::uint32_t bits,
+                           std::uint32_t host_bytes) {
+  const std::uint64_t bytes = ceil_div(count * bits, 8);
+  const std::uint64_t hw = ceil_div(bytes, p_.word_bytes) * p_.word_bytes;
+  if (hw > p_.capacity_bytes - std::min(used_, p_.capacity_bytes)) return -1;
+  ValueRegion v;
+  v.what = what;
+  v.count = count;
+  v.bits = bits;
+  v.host_bytes = host_bytes;
+  v.hw_offset = used_;
+  v.hw_bytes = hw;
+  v.host_offset = ceil_div(store_.size(), 64) * 64;  // host words aligned for the vector kernels
+  store_.resize(v.host_offset + count * host_bytes, 0);
+  used_ += hw;
+  peak_ = std::max(peak_, used_);
+  regions_.push_back(std::move(v));
+  return static_cast<int>(regions_.size() - 1);
+}
+
+std::uint64_t onchip_buffer::value_cycles(int r, std::uint64_t count) const {
+  const ValueRegion& v = regions_[static_cast<std::size_t>(r)];
+  if (count == 0 || p_.ports == 0) return 0;
+  return ceil_div(ceil_div(ceil_div(count * v.bits, 8), p_.word_bytes), p_.ports);
+}
+
+std::uint64_t onchip_buffer::access(int r, std::uint64_t count, bool write) {
+  const std::uint64_t c = value_cycles(r, count);
+  const std::uint64_t bytes = ceil_div(count * regions_[static_cast<std::size_t>(r)].bits, 8);
+  if (write) {
+    ++stats_.writes;
+    stats_.bytes_written += bytes;
+  } else {
+    ++stats_.reads;
+    stats_.bytes_read += bytes;
+  }
+  stats_.cycles += c;
+  return c;
 }
 
 }  // namespace circa

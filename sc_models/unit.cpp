@@ -39,7 +39,11 @@ void unit_base::record(const sc_time& start, const sc_time& end, std::uint32_t s
     rec_->slice(track_, start.value(), end.value(), seq, frame, layer);
 }
 
-void unit_base::charge(const Tile& t, std::uint64_t cycles) {
+void unit_base::charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue, std::uint64_t ports) {
+  if (ports > issue) {
+    stats_.port_cycles += ports - issue;
+    cycles += ports - issue;
+  }
   ++stats_.tiles;
   stats_.busy_cycles += cycles;
   if (t.layer >= 0) {
@@ -64,6 +68,19 @@ void unit_base::charge(const Tile& t, std::uint64_t cycles) {
   if (cycles > 1) wait(clk_.cycles(cycles - 1));
   busy.write(false);
   wait(clk_.cycles(1));
+}
+
+const char* buffer_name(Buf b) {
+  switch (b) {
+    case Buf::input: return "input";
+    case Buf::spectrum: return "spectrum";
+    case Buf::weight: return "weight";
+    case Buf::psum: return "psum";
+    case Buf::gates: return "gates";
+    case Buf::state: return "state";
+    case Buf::output: return "output";
+  }
+  return "?";
 }
 
 }  // namespace circa

@@ -1,8 +1,10 @@
 // circa: what every datapath unit shares: a tile type, statistics, and the VCD-visible signals.
 //
-// A unit is an SC_THREAD that takes a tile from its input channel, runs the `core` stage kernel on the tile's range,
-// computes the tile's cycles from its timing parameters, waits once, and passes the tile on. Time spent blocked on
-// the output channel (back-pressure) or on the input channel in the middle of a job (starvation) is stall.
+// A unit is an SC_THREAD that takes a tile from its input channel, reads the tile's operands from the on-chip
+// buffers the tile names (sc_models/buffer_set.hpp), computes on them with a `core` kernel, writes its results into
+// its output buffer, computes the tile's cycles from its timing parameters and the buffers' port cycles, waits
+// once, and passes the tile on. Time spent blocked on the output channel (back-pressure) or on the input channel in
+// the middle of a job (starvation) is stall.
 #pragma once
 
 #include <cstdint>
@@ -10,22 +12,30 @@
 #include <systemc>
 #include <vector>
 
+#include "core/circulant.hpp"
 #include "core/fixed.hpp"
+#include "core/model.hpp"
+#include "sc_models/buffer_set.hpp"
 #include "sc_models/clock.hpp"
 #include "traces/trace_recorder.hpp"
 
 namespace circa {
 
-struct FixedMatvec;
-struct FixedLayer;
-struct FixedOutput;
-struct Numerics;
-
-// What follows a tile's kernel on its way out of a unit (write-backs into narrow formats).
+// What follows a tile's kernel on its way out of the IFFT (write-backs of wide sums into act).
 enum class TilePost : std::uint8_t { none, proj_writeback, logits_writeback };
 
-// A unit of work. Ranges are in the unit's own terms: input blocks (FFT), row chunks of 8 block rows (EW-MAC),
-// block rows (IFFT), cells (activation, cell update).
+// The operands a tile names, by role. Matvec tiles: seg0/seg1 (input segments, FFT), spectrum (FFT out, EW-MAC
+// in), weights (the EW-MAC's weight region: the whole matrix on chip, or the slot its tile was streamed into), psum
+// (EW-MAC out, IFFT in), sums (IFFT out), dest and bias (the write-back's target and the logits' bias). Cell tiles:
+// gy, ry (gate sums), bias, peep, bias_x, bias_r, gate, c, m, r_prev, r_next.
+enum Operand : std::uint8_t {
+  kSeg0, kSeg1, kSpectrum, kWeights, kPsum, kSums, kDest, kBias,
+  kGy, kRy, kPeep, kBiasX, kBiasR, kGate, kC, kM, kRPrev, kRNext,
+  kOperands
+};
+
+// A unit of work. Ranges are in the unit's own terms: input blocks (FFT), row chunks of 8 block rows (EW-MAC and
+// IFFT), cells (activation, cell update). It carries values' addresses in on-chip buffers, never pointers.
 struct Tile {
   std::uint32_t seq = 0;  // running tile number of its stage, for traces
   int frame = 0;
@@ -33,9 +43,17 @@ struct Tile {
   int begin = 0, end = 0;
   bool last = false;  // the last tile of its stage in this frame
   TilePost post = TilePost::none;
-  FixedMatvec* mv = nullptr;
-  FixedLayer* lay = nullptr;
-  FixedOutput* out = nullptr;
+  // Matvec tiles.
+  CirculantShape shape;
+  int seg_n[2] = {0, 0};  // logical lengths of the input segments (seg1 absent: 0)
+  int run = 1;            // int32 run length the weights' bounds allow (FixedCirculant::int32_run)
+  bool vector = false;    // 16-bit weights and activations: the pairwise kernel applies
+  bool narrow = true;     // 16-bit weight words
+  int w_stride = 0, w_c0 = 0;  // the weight region's span (WeightSpan::bin_stride, c0)
+  // Cell tiles.
+  Arch arch = Arch::lstmp;
+  int cell = 0;
+  BufRef op[kOperands];
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Tile& t) {
@@ -47,10 +65,30 @@ struct UnitStats {
   std::uint64_t busy_cycles = 0;
   std::uint64_t stall_in_cycles = 0;   // waiting for input in the middle of a job
   std::uint64_t stall_out_cycles = 0;  // waiting for room downstream
+  std::uint64_t port_cycles = 0;       // cycles added because a buffer's ports were slower than the unit
   std::uint64_t ops = 0;               // unit-specific operations (blocks, complex MACs, values)
   SatCounters sat;
   std::vector<std::uint64_t> busy_by_layer;  // busy cycles per tile.layer (the output layer is the last index)
   std::vector<std::uint64_t> tiles_by_layer;
+};
+
+// Port cycles of one tile's buffer accesses: per buffer, the sum of its accesses; the tile waits for the slowest.
+class PortTally {
+public:
+  explicit PortTally(const buffer_set& bufs) : bufs_(bufs) {}
+  void add(const BufRef& r, std::uint64_t count, bool write) {
+    if (r.none() || count == 0) return;
+    per_[static_cast<std::size_t>(r.buf)] += bufs_[r.buf].access(r.region, count, write);
+  }
+  std::uint64_t max() const {
+    std::uint64_t m = 0;
+    for (std::uint64_t c : per_) m = c > m ? c : m;
+    return m;
+  }
+
+private:
+  const buffer_set& bufs_;
+  std::uint64_t per_[kBuffers] = {};
 };
 
 class unit_base : public sc_core::sc_module {
@@ -61,6 +99,8 @@ public:
 
   const UnitStats& stats() const { return stats_; }
   const ClockParams& clock() const { return clk_; }
+  // The buffers the unit's tiles name.
+  void bind_buffers(const buffer_set& b) { bufs_ = b; }
   // With tracing on, busy drops for the last cycle of every tile so each tile shows as one rising edge in a VCD.
   void set_trace(bool on) { trace_ = on; }
   // Reports every tile as a timeline slice on its own track.
@@ -73,14 +113,17 @@ protected:
   Tile take(sc_core::sc_fifo_in<Tile>& in);
   // Blocking write that books the wait as stall (back-pressure).
   void give(sc_core::sc_fifo_out<Tile>& out, const Tile& t);
-  // Charges `cycles` of work for tile t: one wait, busy high meanwhile.
-  void charge(const Tile& t, std::uint64_t cycles);
+  // Charges `cycles` of work for tile t: one wait, busy high meanwhile. `issue` is the part of `cycles` during
+  // which operands stream through the buffers' ports: when the ports need more (`ports`), the tile takes
+  // cycles - issue + ports.
+  void charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue = 0, std::uint64_t ports = 0);
 
   // A span of work that is not a charge() (the DMA's burst groups), for the timeline.
   void record(const sc_core::sc_time& start, const sc_core::sc_time& end, std::uint32_t seq, int frame, int layer);
 
   ClockParams clk_;
   UnitStats stats_;
+  buffer_set bufs_;
   bool trace_ = false;
   bool mid_job_ = false;
   TraceRecorder* rec_ = nullptr;

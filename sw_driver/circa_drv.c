@@ -49,13 +49,11 @@ static void read_caps(const struct circa_dev* dev, uint32_t version, struct circ
   lut = rd(dev, CIRCA_REG_CAPS_LUT);
   c->lut_entries = CIRCA_FIELD_GET(lut, CAPS_LUT, ENTRIES);
   c->lut_pwl = (int)CIRCA_FIELD_GET(lut, CAPS_LUT, PWL);
-  if (c->version_minor >= 2) {
-    datapath = rd(dev, CIRCA_REG_CAPS_DATAPATH);
-    c->guard_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, GUARD);
-    c->ifft_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, IFFT_BITS);
-    c->acc_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, ACC_BITS);
-    c->half_up = (int)CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, HALF_UP);
-  }
+  datapath = rd(dev, CIRCA_REG_CAPS_DATAPATH);
+  c->guard_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, GUARD);
+  c->ifft_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, IFFT_BITS);
+  c->acc_bits = CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, ACC_BITS);
+  c->half_up = (int)CIRCA_FIELD_GET(datapath, CAPS_DATAPATH, HALF_UP);
 }
 
 /* A zero here means the device cannot run any job this driver could build, so it is refused at open rather than
@@ -228,13 +226,13 @@ int circa_read_counters(struct circa_dev* dev, struct circa_counters* out) {
   if (e) return e;
   if (out == NULL) return CIRCA_DRV_ERR_ARG;
   out->cycles = rd64(dev, CIRCA_REG_PERF_CYCLES_LO, CIRCA_REG_PERF_CYCLES_HI);
-  out->fft_busy = rd(dev, CIRCA_REG_PERF_FFT_BUSY);
-  out->emac_busy = rd(dev, CIRCA_REG_PERF_EMAC_BUSY);
-  out->ifft_busy = rd(dev, CIRCA_REG_PERF_IFFT_BUSY);
-  out->act_busy = rd(dev, CIRCA_REG_PERF_ACT_BUSY);
-  out->cell_busy = rd(dev, CIRCA_REG_PERF_CELL_BUSY);
-  out->dma_busy = rd(dev, CIRCA_REG_PERF_DMA_BUSY);
-  out->stall = rd(dev, CIRCA_REG_PERF_STALL);
+  out->fft_busy = rd64(dev, CIRCA_REG_PERF_FFT_BUSY_LO, CIRCA_REG_PERF_FFT_BUSY_HI);
+  out->emac_busy = rd64(dev, CIRCA_REG_PERF_EMAC_BUSY_LO, CIRCA_REG_PERF_EMAC_BUSY_HI);
+  out->ifft_busy = rd64(dev, CIRCA_REG_PERF_IFFT_BUSY_LO, CIRCA_REG_PERF_IFFT_BUSY_HI);
+  out->act_busy = rd64(dev, CIRCA_REG_PERF_ACT_BUSY_LO, CIRCA_REG_PERF_ACT_BUSY_HI);
+  out->cell_busy = rd64(dev, CIRCA_REG_PERF_CELL_BUSY_LO, CIRCA_REG_PERF_CELL_BUSY_HI);
+  out->dma_busy = rd64(dev, CIRCA_REG_PERF_DMA_BUSY_LO, CIRCA_REG_PERF_DMA_BUSY_HI);
+  out->stall = rd64(dev, CIRCA_REG_PERF_STALL_LO, CIRCA_REG_PERF_STALL_HI);
   out->ddr_rd_bytes = rd64(dev, CIRCA_REG_PERF_DDR_RD_LO, CIRCA_REG_PERF_DDR_RD_HI);
   out->ddr_wr_bytes = rd64(dev, CIRCA_REG_PERF_DDR_WR_LO, CIRCA_REG_PERF_DDR_WR_HI);
   out->saturations = rd(dev, CIRCA_REG_PERF_SAT);

@@ -77,15 +77,15 @@ struct circa_device_caps {
   uint32_t max_dim, max_layers;
   uint32_t lut_entries;
   int lut_pwl; /* 1: piecewise-linear interpolation between entries */
-  /* CAPS_DATAPATH (register map 1.2; zero on an older device): the datapath's widths and rounding */
+  /* CAPS_DATAPATH: the datapath's widths and rounding */
   uint32_t guard_bits, ifft_bits, acc_bits;
   int half_up; /* 1: round half up, 0: half to even */
 };
 
 struct circa_counters {
   uint64_t cycles;
-  uint32_t fft_busy, emac_busy, ifft_busy, act_busy, cell_busy, dma_busy;
-  uint32_t stall;
+  uint64_t fft_busy, emac_busy, ifft_busy, act_busy, cell_busy, dma_busy;
+  uint64_t stall;
   uint64_t ddr_rd_bytes, ddr_wr_bytes;
   uint32_t saturations;
   uint32_t frames;

@@ -12,6 +12,7 @@
 #include "core/rng.hpp"
 #include "sc_models/emac_array.hpp"
 #include "sc_models/fft_unit.hpp"
+#include "tests/sc_models/unit_buffers.hpp"
 
 using namespace circa;
 using Clock = std::chrono::steady_clock;
@@ -23,12 +24,11 @@ double g_sim_s = 0;
 
 struct feeder : sc_core::sc_module {
   sc_core::sc_fifo_out<Tile> out;
-  FixedMatvec* mv = nullptr;
+  Tile proto;  // operands in the bench's buffers
   SC_HAS_PROCESS(feeder);
   explicit feeder(sc_core::sc_module_name n) : sc_module(n) { SC_THREAD(run); }
   void run() {
-    Tile t;
-    t.mv = mv;
+    Tile t = proto;
     t.begin = 0;
     t.end = 1;
     for (long i = 0; i < g_tiles; ++i) {
@@ -79,10 +79,14 @@ int sc_main(int, char*[]) {
   const double kernel_s = std::chrono::duration<double>(Clock::now() - k0).count();
 
   feeder src("src");
-  src.mv = &mv;
+  circa_test::unit_buffers bufs("buf");
+  src.proto = circa_test::matvec_tile(bufs, mv, x, num);
   fft_unit fft("fft", FftParams{}, clk, num);
   emac_array emac("emac", EmacParams{}, clk);
   ifft_unit ifft("ifft", FftParams{}, clk, num);
+  fft.bind_buffers(bufs.set);
+  emac.bind_buffers(bufs.set);
+  ifft.bind_buffers(bufs.set);
   drain sink("sink");
   sc_core::sc_fifo<Tile> a("a", 4), b("b", 4), c("c", 4), d("d", 4);
   src.out(a);

@@ -8,6 +8,7 @@
 #include "core/rng.hpp"
 #include "sc_models/activation_unit.hpp"
 #include "tests/sc_models/bench_util.hpp"
+#include "tests/sc_models/unit_buffers.hpp"
 
 using namespace circa;
 using namespace circa_test;
@@ -47,15 +48,19 @@ struct Bench {
   Numerics num;
   ClockParams clk;
   std::vector<ActivationParams> prm = {{16, 4}, {8, 2}, {1, 5}};
-  std::vector<std::unique_ptr<Prepared>> dut, ref;
+  std::vector<std::unique_ptr<Prepared>> ref;
+  std::vector<std::unique_ptr<unit_buffers>> bufs;
+  std::vector<Tile> protos;
   std::vector<std::unique_ptr<activation_unit>> units;
   std::vector<std::unique_ptr<unit_rig<activation_unit>>> rigs;
   Bench() {
     for (std::size_t i = 0; i < prm.size(); ++i) {
-      dut.push_back(std::make_unique<Prepared>(10 + i, num));
       ref.push_back(std::make_unique<Prepared>(10 + i, num));
+      // The unit's own copy of the layer's operands, in its buffers.
+      bufs.push_back(std::make_unique<unit_buffers>("buf" + std::to_string(i)));
+      protos.push_back(cell_tile(*bufs.back(), ref.back()->g->layer(0)));
       units.push_back(std::make_unique<activation_unit>(("act" + std::to_string(i)).c_str(), prm[i], clk, num));
-      units.back()->serve(dut.back()->g->layer(0));
+      units.back()->bind_buffers(bufs.back()->set);
       rigs.push_back(std::make_unique<unit_rig<activation_unit>>(("rig" + std::to_string(i)).c_str(), *units.back()));
     }
   }
@@ -66,9 +71,8 @@ Bench& bench() {
   return b;
 }
 
-Tile cells(FixedLayer& L, int a, int b, bool last) {
-  Tile t;
-  t.lay = &L;
+Tile cells(std::size_t i, int a, int b, bool last) {
+  Tile t = bench().protos[i];
   t.begin = a;
   t.end = b;
   t.last = last;
@@ -81,7 +85,7 @@ TEST(ActivationUnit, ExactCyclesAndBitExactGates) {
   Bench& B = bench();
   const int tile_cells[] = {64, 30, 7};
   for (std::size_t i = 0; i < B.prm.size(); ++i) {
-    B.rigs[i]->src.push(cells(B.dut[i]->g->layer(0), 0, tile_cells[i], true));
+    B.rigs[i]->src.push(cells(i, 0, tile_cells[i], true));
     B.rigs[i]->src.start();
   }
   const sc_time start = run_for(sc_time(2, sc_core::SC_US));
@@ -95,18 +99,17 @@ TEST(ActivationUnit, ExactCyclesAndBitExactGates) {
     FixedLayer& R = B.ref[i]->g->layer(0);
     SatCounters s;
     R.activate(0, tile_cells[i], B.num, s);
-    EXPECT_EQ(B.dut[i]->g->layer(0).gate, R.gate) << "case " << i;
+    EXPECT_EQ(B.bufs[i]->get<std::int32_t>(B.protos[i].op[kGate]), R.gate) << "case " << i;
   }
 }
 
 TEST(ActivationUnit, LutLoadedAtRunTimeIsUsed) {
   Bench& B = bench();
-  FixedLayer& L = B.dut[0]->g->layer(0);
-  const std::vector<std::int32_t> before = L.gate;  // computed with the built-in table by the first test
-  std::vector<std::int32_t> table = L.sig->table();
+  const std::vector<std::int32_t> before = B.bufs[0]->get<std::int32_t>(B.protos[0].op[kGate]);  // first test's
+  std::vector<std::int32_t> table = B.units[0]->lut(ActFn::sigmoid).table();
   for (auto& v : table) v = v / 2;  // a visibly different sigmoid
   ASSERT_TRUE(B.units[0]->load_lut(ActFn::sigmoid, table));
-  B.rigs[0]->src.push(cells(L, 0, 64, true));
+  B.rigs[0]->src.push(cells(0, 0, 64, true));
   B.rigs[0]->src.start();
   run_for(sc_time(1, sc_core::SC_US));
   // Reference: a core Activation with the same table.
@@ -116,7 +119,8 @@ TEST(ActivationUnit, LutLoadedAtRunTimeIsUsed) {
   SatCounters s;
   R.sig->load_table(table);
   R.activate(0, 64, B.num, s);
-  EXPECT_EQ(L.gate, R.gate);
-  EXPECT_NE(L.gate, before);
-  EXPECT_EQ(L.sig->table(), sig.table());
+  const std::vector<std::int32_t> after = B.bufs[0]->get<std::int32_t>(B.protos[0].op[kGate]);
+  EXPECT_EQ(after, R.gate);
+  EXPECT_NE(after, before);
+  EXPECT_EQ(B.units[0]->lut(ActFn::sigmoid).table(), sig.table());
 }

@@ -8,6 +8,7 @@
 #include "core/rng.hpp"
 #include "sc_models/cell_update.hpp"
 #include "tests/sc_models/bench_util.hpp"
+#include "tests/sc_models/unit_buffers.hpp"
 
 using namespace circa;
 using namespace circa_test;
@@ -48,14 +49,19 @@ struct Bench {
   ClockParams clk;
   std::vector<CellUpdateParams> prm = {{16, 6}, {5, 3}, {1, 1}};
   std::vector<Arch> arch = {Arch::lstmp, Arch::gru, Arch::lstmp};
-  std::vector<std::unique_ptr<Prepared>> dut, ref;
+  std::vector<std::unique_ptr<Prepared>> ref;
+  std::vector<std::unique_ptr<unit_buffers>> bufs;
+  std::vector<Tile> protos;
   std::vector<std::unique_ptr<cell_update>> units;
   std::vector<std::unique_ptr<unit_rig<cell_update>>> rigs;
   Bench() {
     for (std::size_t i = 0; i < prm.size(); ++i) {
-      dut.push_back(std::make_unique<Prepared>(arch[i], 20 + i, num));
       ref.push_back(std::make_unique<Prepared>(arch[i], 20 + i, num));
+      // The unit's own copy of the layer's operands, in its buffers.
+      bufs.push_back(std::make_unique<unit_buffers>("buf" + std::to_string(i)));
+      protos.push_back(cell_tile(*bufs.back(), ref.back()->g->layer(0)));
       units.push_back(std::make_unique<cell_update>(("cell" + std::to_string(i)).c_str(), prm[i], clk, num));
+      units.back()->bind_buffers(bufs.back()->set);
       rigs.push_back(std::make_unique<unit_rig<cell_update>>(("rig" + std::to_string(i)).c_str(), *units.back()));
     }
   }
@@ -72,8 +78,7 @@ TEST(CellUpdate, ExactCyclesAndBitExactState) {
   Bench& B = bench();
   const int n[] = {64, 12, 9};
   for (std::size_t i = 0; i < B.prm.size(); ++i) {
-    Tile t;
-    t.lay = &B.dut[i]->g->layer(0);
+    Tile t = B.protos[i];
     t.begin = 0;
     t.end = n[i];
     t.last = true;
@@ -89,12 +94,17 @@ TEST(CellUpdate, ExactCyclesAndBitExactState) {
     ASSERT_EQ(B.rigs[i]->sink.when.size(), 1u);
     EXPECT_EQ(B.clk.to_cycles(B.rigs[i]->sink.when[0] - start), expect[i]) << "case " << i;
     FixedLayer& R = B.ref[i]->g->layer(0);
-    FixedLayer& D = B.dut[i]->g->layer(0);
+    unit_buffers& D = *B.bufs[i];
+    const Tile& t = B.protos[i];
     SatCounters s;
     R.cell_update(0, n[i], B.num, s);
-    EXPECT_EQ(D.c, R.c) << "case " << i;
-    EXPECT_EQ(D.m, R.m) << "case " << i;
-    EXPECT_EQ(D.r_next, R.r_next) << "case " << i;
-    EXPECT_EQ(D.gate, R.gate) << "case " << i;
+    EXPECT_EQ(D.get<std::int32_t>(t.op[kC]), R.c) << "case " << i;
+    if (!t.op[kM].none()) {
+      EXPECT_EQ(D.get<std::int32_t>(t.op[kM]), R.m) << "case " << i;
+    }
+    if (!t.op[kRNext].none()) {
+      EXPECT_EQ(D.get<std::int32_t>(t.op[kRNext]), R.r_next) << "case " << i;
+    }
+    EXPECT_EQ(D.get<std::int32_t>(t.op[kGate]), R.gate) << "case " << i;
   }
 }

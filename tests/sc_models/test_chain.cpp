@@ -11,6 +11,7 @@
 #include "sc_models/emac_array.hpp"
 #include "sc_models/fft_unit.hpp"
 #include "tests/sc_models/bench_util.hpp"
+#include "tests/sc_models/unit_buffers.hpp"
 
 using namespace circa;
 using namespace circa_test;
@@ -33,7 +34,7 @@ Model gate_model() {
 struct sequencer : sc_core::sc_module {
   sc_core::sc_fifo_out<Tile> to_fft, to_emac, to_act;
   sc_core::sc_fifo_in<Tile> from_fft, from_ifft;
-  FixedLayer* layer = nullptr;
+  Tile mv, cells;  // the gate matvec's tile and the cells' tile, operands in the bench's buffers
   sc_core::sc_event go;
   bool pending = false;
   SC_HAS_PROCESS(sequencer);
@@ -42,19 +43,18 @@ struct sequencer : sc_core::sc_module {
     for (;;) {
       while (!pending) wait(go);
       pending = false;
-      FixedMatvec& G = layer->G;
-      Tile t;
-      t.mv = &G;
-      t.lay = layer;
+      Tile t = mv;
       t.last = true;
-      t.begin = 0, t.end = G.in_blocks();
+      t.begin = 0, t.end = t.shape.q;
       to_fft->write(t);
       from_fft->read();
-      t.begin = 0, t.end = G.chunks();
+      t.begin = 0, t.end = t.shape.chunks;
       to_emac->write(t);  // emac -> ifft directly
       from_ifft->read();
-      t.begin = 0, t.end = layer->cell;
-      to_act->write(t);
+      Tile c = cells;
+      c.last = true;
+      c.begin = 0, c.end = c.cell;
+      to_act->write(c);
     }
   }
 };
@@ -63,7 +63,8 @@ struct Bench {
   Numerics num;
   ClockParams clk;
   Model model = gate_model();
-  FixedGolden dut{model, num}, ref{model, num};
+  FixedGolden dut{model, num}, ref{model, num};  // dut: only the source of the weights and parameters
+  unit_buffers bufs{"buf"};
   std::vector<std::int32_t> x;
   FftParams fp{4, 1, 2, 2};
   EmacParams ep{64, 4, 2, 3, 2};
@@ -81,7 +82,16 @@ struct Bench {
     Rng rng(5);
     x.resize(40);
     for (auto& v : x) v = static_cast<std::int32_t>(rng.uniform(-600, 600));
-    seq.layer = &dut.layer(0);
+    // The units' operands: x and r' (zero) as the gate matvec's segments, its weights, and the layer's parameters.
+    FixedLayer& L = dut.layer(0);
+    seq.mv = matvec_tile(bufs, L.G, x, num);
+    seq.mv.op[kSeg1] = bufs.put(Buf::state, L.r_prev, 16);
+    seq.mv.seg_n[1] = L.rec;
+    seq.cells = cell_tile(bufs, L);
+    seq.cells.op[kGy] = seq.mv.op[kSums];
+    for (unit_base* u : {static_cast<unit_base*>(&fft), static_cast<unit_base*>(&emac),
+                         static_cast<unit_base*>(&ifft), static_cast<unit_base*>(&act)})
+      u->bind_buffers(bufs.set);
     seq.to_fft(q_fft_in);
     fft.in(q_fft_in);
     fft.out(q_fft_out);
@@ -100,7 +110,6 @@ struct Bench {
 
   // One pass of the gate tile through the chain; returns its cycles.
   std::uint64_t pass() {
-    dut.layer(0).begin_frame(x.data());
     const std::size_t n = sink.when.size();
     seq.pending = true;
     seq.go.notify(sc_core::SC_ZERO_TIME);
@@ -137,17 +146,19 @@ TEST(Chain, GateTileMatchesCoreAndThePipelineFormula) {
   //   act:  16 cells * 3 = 48 values, ceil(48 / 16) = 3, + 4                  -> 7
   //   total = 10 + 9 + 10 + 7 = 36 cycles (the sequencer's hand-offs take no time)
   EXPECT_EQ(cycles, 36u);
-  const auto& g = B.dut.layer(0).gate;
+  const auto g = B.bufs.get<std::int32_t>(B.seq.cells.op[kGate]);
   EXPECT_EQ(std::vector<std::int32_t>(g.begin(), g.begin() + 3 * 16), B.reference());
 }
 
 TEST(Chain, CorruptingOneWeightWordChangesTheOutput) {
   Bench& B = bench();
   const std::vector<std::int32_t> good = B.reference();
-  FixedCirculant& W = B.dut.layer(0).G.W;
-  W.set_w(1, 2, 3, W.w_re(1, 2, 3) + 4000, W.w_im(1, 2, 3));  // bin 1, block row 2, input block 3
+  // Bin 1, block row 2, input block 3, in the EW-MAC's weight buffer (packed layout, 16-bit words):
+  //   word ((b * chunks + i / 8) * q + j) * 8 + i % 8, times 2 for (re, im); chunks = 1, q = 6.
+  std::int16_t* w = B.bufs.set.values<std::int16_t>(B.seq.mv.op[kWeights]);
+  w[(((1 * 1 + 0) * 6 + 3) * 8 + 2) * 2] += 4000;
   B.pass();
-  const auto& g = B.dut.layer(0).gate;
+  const auto g = B.bufs.get<std::int32_t>(B.seq.cells.op[kGate]);
   const std::vector<std::int32_t> bad(g.begin(), g.begin() + 3 * 16);
   EXPECT_NE(bad, good);
   // Block row 2 holds gate rows 16..23, i.e. gate f (gate 1) of cells 0..7: only those may change.

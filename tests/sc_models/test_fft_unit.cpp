@@ -8,6 +8,7 @@
 #include "core/rng.hpp"
 #include "sc_models/fft_unit.hpp"
 #include "tests/sc_models/bench_util.hpp"
+#include "tests/sc_models/unit_buffers.hpp"
 
 using namespace circa;
 using namespace circa_test;
@@ -46,6 +47,8 @@ struct Bench {
   std::vector<CirculantMatrix> mats;
   std::vector<std::unique_ptr<FixedMatvec>> mvs;
   std::vector<std::vector<std::int32_t>> inputs;
+  std::vector<std::unique_ptr<unit_buffers>> bufs;
+  std::vector<Tile> protos;
   std::vector<std::unique_ptr<fft_unit>> ffts;
   std::vector<std::unique_ptr<ifft_unit>> iffts;
   std::vector<std::unique_ptr<unit_rig<fft_unit>>> frigs;
@@ -70,12 +73,17 @@ struct Bench {
       inputs.push_back(random_input(c.q * c.k - 3, 7 + i));  // last block zero-padded
       mvs.back()->set_inputs({inputs.back().data(), static_cast<int>(inputs.back().size())});
       const std::string n = std::to_string(i);
+      bufs.push_back(std::make_unique<unit_buffers>("buf" + n));
+      protos.push_back(matvec_tile(*bufs.back(), *mvs.back(), inputs.back(), num));
       ffts.push_back(std::make_unique<fft_unit>(("fft" + n).c_str(), c.prm, clk, num));
       iffts.push_back(std::make_unique<ifft_unit>(("ifft" + n).c_str(), c.prm, clk, num));
+      ffts.back()->bind_buffers(bufs.back()->set);
+      iffts.back()->bind_buffers(bufs.back()->set);
       frigs.push_back(std::make_unique<unit_rig<fft_unit>>(("frig" + n).c_str(), *ffts.back()));
       irigs.push_back(std::make_unique<unit_rig<ifft_unit>>(("irig" + n).c_str(), *iffts.back()));
     }
     bp = std::make_unique<fft_unit>("fft_bp", cases[0].prm, clk, num);
+    bp->bind_buffers(bufs[0]->set);
     bprig = std::make_unique<unit_rig<fft_unit>>("bprig", *bp, 8, 1);
   }
 };
@@ -85,9 +93,8 @@ Bench& bench() {
   return b;
 }
 
-Tile tile(FixedMatvec* mv, int b, int e, bool last, std::uint32_t seq = 0) {
-  Tile t;
-  t.mv = mv;
+Tile tile(std::size_t i, int b, int e, bool last, std::uint32_t seq = 0) {
+  Tile t = bench().protos[i];
   t.begin = b;
   t.end = e;
   t.last = last;
@@ -108,7 +115,7 @@ TEST(FftUnit, ExactCyclesPerTile) {
   const std::uint64_t expect[] = {13, 30, 173};
   std::vector<sc_time> t0(B.cases.size());
   for (std::size_t i = 0; i < B.cases.size(); ++i) {
-    B.frigs[i]->src.push(tile(B.mvs[i].get(), 0, 20, true));
+    B.frigs[i]->src.push(tile(i, 0, 20, true));
     B.frigs[i]->src.start();
   }
   const sc_time start = run_for(sc_time(2, sc_core::SC_US));
@@ -128,22 +135,28 @@ TEST(FftUnit, OutputsAreBitExactAgainstTheCoreKernel) {
     SatCounters s;
     FixedFft f(B.cases[i].k, B.num.tw_frac(), B.num.rounding);
     fft_inputs({{B.inputs[i].data(), static_cast<int>(B.inputs[i].size())}}, f, B.num.act.bits(), ref, s);
-    EXPECT_EQ(B.mvs[i]->X.re, ref.re) << "case " << i;
-    EXPECT_EQ(B.mvs[i]->X.im, ref.im) << "case " << i;
-    EXPECT_EQ(B.mvs[i]->X.xa, ref.xa) << "case " << i;
+    // The unit's spectrum, read back from its buffer.
+    const FreqView v = spectrum_of(*B.bufs[i], B.protos[i]);
+    const std::size_t n = ref.re.size();
+    EXPECT_EQ(std::vector<std::int32_t>(v.re, v.re + n), ref.re) << "case " << i;
+    EXPECT_EQ(std::vector<std::int32_t>(v.im, v.im + n), ref.im) << "case " << i;
+    EXPECT_EQ(std::vector<std::int32_t>(v.xa, v.xa + n), ref.xa) << "case " << i;
+    EXPECT_EQ(std::vector<std::int32_t>(v.xb, v.xb + n), ref.xb) << "case " << i;
   }
 }
 
 TEST(IfftUnit, ExactCyclesAndBitExactRows) {
   Bench& B = bench();
-  // Frequency sums first (core), then the IFFT unit turns row chunks into outputs.
-  std::vector<std::vector<std::int64_t>> before(B.cases.size());
+  // Frequency sums first (the golden model's, copied into the unit's partial-sum buffer), then the IFFT unit turns
+  // row chunks into outputs in its gate-sum buffer.
   for (std::size_t i = 0; i < B.cases.size(); ++i) {
+    SatCounters s;
+    B.mvs[i]->fft_blocks(0, B.mvs[i]->in_blocks(), B.num, s);
     B.mvs[i]->mac_chunks(0, B.mvs[i]->chunks());
-    std::fill(B.mvs[i]->y.begin(), B.mvs[i]->y.end(), 0);
+    std::copy(B.mvs[i]->acc.begin(), B.mvs[i]->acc.end(), B.bufs[i]->set.values<std::int64_t>(B.protos[i].op[kPsum]));
     // Two tiles: chunk 0 (8 rows), then the rest (p - 8 rows).
-    B.irigs[i]->src.push(tile(B.mvs[i].get(), 0, 1, false, 0));
-    B.irigs[i]->src.push(tile(B.mvs[i].get(), 1, B.mvs[i]->chunks(), true, 1));
+    B.irigs[i]->src.push(tile(i, 0, 1, false, 0));
+    B.irigs[i]->src.push(tile(i, 1, B.mvs[i]->chunks(), true, 1));
     B.irigs[i]->src.start();
   }
   const sc_time start = run_for(sc_time(3, sc_core::SC_US));
@@ -161,13 +174,12 @@ TEST(IfftUnit, ExactCyclesAndBitExactRows) {
     SatCounters s;
     FixedFft f(B.cases[i].k, B.num.tw_frac(), B.num.rounding);
     circa::ifft_rows(B.mvs[i]->W, B.mvs[i]->acc.data(), 0, B.mvs[i]->rows(), f, B.num, y.data(), s);
-    EXPECT_EQ(B.mvs[i]->y, y) << "case " << i;
+    EXPECT_EQ(B.bufs[i]->get<std::int64_t>(B.protos[i].op[kSums]), y) << "case " << i;
   }
 }
 
 TEST(FftUnit, SlowConsumerGrowsStallByTheExpectedAmount) {
   Bench& B = bench();
-  FixedMatvec& mv = *B.mvs[0];
   const std::uint64_t stall_before = B.bp->stats().stall_out_cycles;
   EXPECT_EQ(stall_before, 0u);
   // Four tiles of 20 blocks, 13 cycles each (case 0's parameters). The consumer reads through a channel of depth 1
@@ -178,7 +190,7 @@ TEST(FftUnit, SlowConsumerGrowsStallByTheExpectedAmount) {
   //   t = 76: tile 3 done, channel holds tile 2 until the read at 113: stall 37
   //   total stall = 24 + 37 = 61 cycles
   B.bprig->sink.read_gap = B.clk.cycles(50);
-  for (int n = 0; n < 4; ++n) B.bprig->src.push(tile(&mv, 0, 20, n == 3, static_cast<std::uint32_t>(n)));
+  for (int n = 0; n < 4; ++n) B.bprig->src.push(tile(0, 0, 20, n == 3, static_cast<std::uint32_t>(n)));
   B.bprig->src.start();
   const sc_time start = run_for(sc_time(2, sc_core::SC_US));
   ASSERT_EQ(B.bprig->sink.when.size(), 4u);

@@ -147,24 +147,31 @@ public:
         return latch(ddr_rd);
       case CIRCA_REG_PERF_DDR_WR_LO:
         return latch(ddr_wr);
+      case CIRCA_REG_PERF_FFT_BUSY_LO:
+        return fixed(std::uint64_t{101});
+      case CIRCA_REG_PERF_EMAC_BUSY_LO:
+        return fixed(std::uint64_t{102});
+      case CIRCA_REG_PERF_IFFT_BUSY_LO:
+        return fixed(std::uint64_t{103});
+      case CIRCA_REG_PERF_ACT_BUSY_LO:
+        return fixed(std::uint64_t{104});
+      case CIRCA_REG_PERF_CELL_BUSY_LO:
+        return fixed(std::uint64_t{105});
+      case CIRCA_REG_PERF_DMA_BUSY_LO:
+        return fixed(std::uint64_t{106});
+      case CIRCA_REG_PERF_STALL_LO:
+        return fixed(std::uint64_t{0x500000000ull + 107});  // past 32 bits: the driver reads the pair
       case CIRCA_REG_PERF_CYCLES_HI:
       case CIRCA_REG_PERF_DDR_RD_HI:
       case CIRCA_REG_PERF_DDR_WR_HI:
+      case CIRCA_REG_PERF_FFT_BUSY_HI:
+      case CIRCA_REG_PERF_EMAC_BUSY_HI:
+      case CIRCA_REG_PERF_IFFT_BUSY_HI:
+      case CIRCA_REG_PERF_ACT_BUSY_HI:
+      case CIRCA_REG_PERF_CELL_BUSY_HI:
+      case CIRCA_REG_PERF_DMA_BUSY_HI:
+      case CIRCA_REG_PERF_STALL_HI:
         return latched_hi;
-      case CIRCA_REG_PERF_FFT_BUSY:
-        return 101;
-      case CIRCA_REG_PERF_EMAC_BUSY:
-        return 102;
-      case CIRCA_REG_PERF_IFFT_BUSY:
-        return 103;
-      case CIRCA_REG_PERF_ACT_BUSY:
-        return 104;
-      case CIRCA_REG_PERF_CELL_BUSY:
-        return 105;
-      case CIRCA_REG_PERF_DMA_BUSY:
-        return 106;
-      case CIRCA_REG_PERF_STALL:
-        return 107;
       case CIRCA_REG_PERF_SAT:
         return 108;
       case CIRCA_REG_PERF_FRAMES:
@@ -282,6 +289,10 @@ private:
     ddr_wr += 1;
     return static_cast<std::uint32_t>(v);
   }
+  std::uint32_t fixed(std::uint64_t v) {  // a counter that does not move
+    latched_hi = static_cast<std::uint32_t>(v >> 32);
+    return static_cast<std::uint32_t>(v);
+  }
   std::uint32_t latched_hi = 0;
 };
 
@@ -327,8 +338,8 @@ TEST(DriverOpen, AcceptsTheSupportedDeviceAndDecodesCaps) {
   ASSERT_EQ(circa_open(&drv, &h), 0);
   circa_device_caps c{};
   ASSERT_EQ(circa_caps(&drv, &c), 0);
-  EXPECT_EQ(c.version_major, 1);
-  EXPECT_EQ(c.version_minor, 2);  // 1.1: the input ring; 1.2: CAPS_DATAPATH
+  EXPECT_EQ(c.version_major, 2);
+  EXPECT_EQ(c.version_minor, 0);  // 2.0: 64-bit PERF counters
   EXPECT_EQ(c.k_mask, 0x7Fu);
   EXPECT_EQ(c.weight.m, 4);
   EXPECT_EQ(c.weight.n, 12);
@@ -358,7 +369,7 @@ TEST(DriverOpen, ReadsOnlyAndNeverWrites) {
 
 TEST(DriverOpen, AcceptsANewerMinorVersion) {
   FakeDevice d;
-  d.version = 0x00010007u;
+  d.version = 0x00020007u;
   const circa_hal h = hal_for(d);
   circa_dev drv;
   ASSERT_EQ(circa_open(&drv, &h), 0);
@@ -367,11 +378,9 @@ TEST(DriverOpen, AcceptsANewerMinorVersion) {
   EXPECT_EQ(c.version_minor, 7);
 }
 
-// CAPS_DATAPATH (register map 1.2) decodes into the caps; a 1.1 device has no such register, and the driver does
-// not read it there.
-TEST(DriverOpen, DecodesTheDatapathCapsFromVersion12On) {
+// CAPS_DATAPATH decodes into the caps.
+TEST(DriverOpen, DecodesTheDatapathCaps) {
   FakeDevice d;
-  d.version = 0x00010002u;
   const circa_hal h = hal_for(d);
   circa_dev drv;
   ASSERT_EQ(circa_open(&drv, &h), 0);
@@ -381,15 +390,6 @@ TEST(DriverOpen, DecodesTheDatapathCapsFromVersion12On) {
   EXPECT_EQ(c.ifft_bits, 40u);
   EXPECT_EQ(c.acc_bits, 48u);
   EXPECT_EQ(c.half_up, 1);
-
-  FakeDevice old;
-  old.version = 0x00010001u;
-  const circa_hal ho = hal_for(old);
-  ASSERT_EQ(circa_open(&drv, &ho), 0);
-  ASSERT_EQ(circa_caps(&drv, &c), 0);
-  EXPECT_EQ(c.guard_bits, 0u);
-  EXPECT_EQ(c.ifft_bits, 0u);
-  for (const auto& a : old.log) EXPECT_NE(a.off, static_cast<std::uint32_t>(CIRCA_REG_CAPS_DATAPATH));
 }
 
 TEST(DriverOpen, RefusesAWrongId) {
@@ -407,7 +407,8 @@ TEST(DriverOpen, RefusesAWrongId) {
 }
 
 TEST(DriverOpen, RefusesAnotherMajorVersion) {
-  for (std::uint32_t v : {0x00000000u, 0x00000001u, 0x00020000u, 0xFFFF0000u}) {
+  // 1.x: 32-bit PERF counters at other offsets.
+  for (std::uint32_t v : {0x00000000u, 0x00000001u, 0x00010002u, 0x00030000u, 0xFFFF0000u}) {
     FakeDevice d;
     d.version = v;
     const circa_hal h = hal_for(d);
@@ -816,12 +817,15 @@ TEST(DriverCounters, ReadsLoBeforeHiAndGetsOneConsistentSample) {
   EXPECT_EQ(c.act_busy, 104u);
   EXPECT_EQ(c.cell_busy, 105u);
   EXPECT_EQ(c.dma_busy, 106u);
-  EXPECT_EQ(c.stall, 107u);
+  EXPECT_EQ(c.stall, 0x500000000ull + 107);
   EXPECT_EQ(c.saturations, 108u);
   EXPECT_EQ(c.frames, 7u);
-  const std::pair<std::uint32_t, std::uint32_t> pairs[] = {{CIRCA_REG_PERF_CYCLES_LO, CIRCA_REG_PERF_CYCLES_HI},
-                                                           {CIRCA_REG_PERF_DDR_RD_LO, CIRCA_REG_PERF_DDR_RD_HI},
-                                                           {CIRCA_REG_PERF_DDR_WR_LO, CIRCA_REG_PERF_DDR_WR_HI}};
+  const std::pair<std::uint32_t, std::uint32_t> pairs[] = {
+      {CIRCA_REG_PERF_CYCLES_LO, CIRCA_REG_PERF_CYCLES_HI},         {CIRCA_REG_PERF_DDR_RD_LO, CIRCA_REG_PERF_DDR_RD_HI},
+      {CIRCA_REG_PERF_DDR_WR_LO, CIRCA_REG_PERF_DDR_WR_HI},         {CIRCA_REG_PERF_FFT_BUSY_LO, CIRCA_REG_PERF_FFT_BUSY_HI},
+      {CIRCA_REG_PERF_EMAC_BUSY_LO, CIRCA_REG_PERF_EMAC_BUSY_HI},   {CIRCA_REG_PERF_IFFT_BUSY_LO, CIRCA_REG_PERF_IFFT_BUSY_HI},
+      {CIRCA_REG_PERF_ACT_BUSY_LO, CIRCA_REG_PERF_ACT_BUSY_HI},     {CIRCA_REG_PERF_CELL_BUSY_LO, CIRCA_REG_PERF_CELL_BUSY_HI},
+      {CIRCA_REG_PERF_DMA_BUSY_LO, CIRCA_REG_PERF_DMA_BUSY_HI},     {CIRCA_REG_PERF_STALL_LO, CIRCA_REG_PERF_STALL_HI}};
   for (const auto& [lo, hi] : pairs) {
     std::size_t at_lo = o.dev.log.size(), at_hi = o.dev.log.size();
     for (std::size_t i = 0; i < o.dev.log.size(); ++i) {

@@ -1,0 +1,42 @@
+// circa: the element-wise stages of a layer (gate pre-activations and activations, the cell update, the write-back
+// of wide sums) as kernels on raw operands. The golden model runs them on its own vectors (core/golden.hpp); the
+// accelerator's activation and cell-update units run them on the values they read from their on-chip buffers. The
+// equations and their bit-level rules are in docs/architecture.md ("Gates and cell").
+#pragma once
+
+#include <cstdint>
+
+#include "core/activation.hpp"
+#include "core/fixed.hpp"
+#include "core/model.hpp"
+#include "core/numerics.hpp"
+
+namespace circa {
+
+// One layer's element-wise operands, gate-major (gate g of cell u at g * cell + u). Pointers may be null where
+// the architecture has no such operand: `ry` when W_x and W_r were accumulated together; `r_next` for an LSTMP
+// with a projection (its r comes from the projection's write-back); bias/peep for GRU; bias_x/bias_r for LSTMP.
+struct CellOperands {
+  Arch arch = Arch::lstmp;
+  int cell = 0;
+  const std::int64_t* gy = nullptr;  // gate matvec outputs, act.n + guard fractional bits
+  const std::int64_t* ry = nullptr;  // recurrent matvec outputs (not joint)
+  const std::int32_t *bias = nullptr, *peep = nullptr, *bias_x = nullptr, *bias_r = nullptr;
+  std::int32_t* gate = nullptr;         // gate outputs (act)
+  std::int32_t* c = nullptr;            // cell state (cell format), read as c' and written as c
+  std::int32_t* m = nullptr;            // LSTMP m (act)
+  const std::int32_t* r_prev = nullptr;  // GRU h'
+  std::int32_t* r_next = nullptr;       // LSTMP r without projection, GRU h
+  const Activation *sig = nullptr, *tanh_act = nullptr, *tanh_cell = nullptr;
+};
+
+// Activation unit, cells [u0, u1): LSTMP i, f, g (peepholes on c'); GRU r, z, n.
+void activate_cells(const CellOperands& o, int u0, int u1, const Numerics& num, SatCounters& sat);
+// Cell update, cells [u0, u1): LSTMP c, o, m (and r = m without projection); GRU h.
+void update_cells(const CellOperands& o, int u0, int u1, const Numerics& num, SatCounters& sat);
+// Write-back of wide sums y[d] (act.n + guard fractional bits), plus bias[d] when given, to act: the projection's
+// r and the output layer's logits, for d in [d0, d1).
+void write_back_sums(const std::int64_t* y, const std::int32_t* bias, int d0, int d1, const Numerics& num,
+                     std::int32_t* out, SatCounters& sat);
+
+}  // namespace circa

@@ -1,0 +1,311 @@
+// The scheduler: one frame step as phases of tiles on the three unit chains, for one or two groups of streams.
+//
+// The active streams form two groups (the first half and the rest; a single stream is group A alone), each
+// through the same sequence of phases (FFT, EW-MAC/IFFT, activation/cell update, per matvec and layer), group B
+// one phase behind group A: while A's gate MACs run, B's input FFT runs; while A's cells update, B's MACs run.
+// Phases that need the same unit run one after the other. This is how C-LSTM keeps its replicated pipelines busy:
+// the recurrence serialises one utterance's stages, independent utterances fill the gaps.
+#include <algorithm>
+#include <chrono>
+
+#include "hwif/circa_regs.h"
+#include "hwif/words.hpp"
+#include "sc_models/accel_controller.hpp"
+
+namespace circa {
+
+using sc_core::sc_time;
+using sc_core::sc_time_stamp;
+
+// The operands of one matvec of stream c in layer l, as its tiles name them. Roles are fixed at the start of a
+// step: r[cur] is this frame's r', r[1 - cur] receives r; the previous layer has produced its r by the time this
+// layer's phases run, into its r[1 - cur].
+Tile accel_controller::matvec_tile(const Ctx& c, std::size_t l, Mv which, int f) const {
+  Tile t;
+  t.frame = f;
+  t.layer = static_cast<int>(l);
+  t.op[kSpectrum] = c.spectrum;
+  t.op[kPsum] = c.psum;
+  const Matrix* m = nullptr;
+  auto input_of = [&](std::size_t layer, int& n) {
+    if (layer == 0) {
+      n = static_cast<int>(job_.input_dim);
+      return c.x;
+    }
+    const StreamLayer& P = c.layers[layer - 1];
+    n = static_cast<int>(buffer(Buf::state).region(P.r[0].region).count);
+    return P.r[1 - P.cur];
+  };
+  if (which == Mv::O) {
+    m = &out_mat_;
+    const std::size_t last = c.layers.size();
+    t.op[kSeg0] = input_of(last, t.seg_n[0]);
+    t.op[kSums] = c.oy;
+    t.op[kDest] = c.logits;
+    t.op[kBias] = out_bias_;
+    t.post = TilePost::logits_writeback;
+  } else {
+    const StreamLayer& L = c.layers[l];
+    const LayerMats& M = mats_[l];
+    const int rec = static_cast<int>(buffer(Buf::state).region(L.r[0].region).count);
+    if (which == Mv::G) {
+      m = &M.G;
+      t.op[kSeg0] = input_of(l, t.seg_n[0]);
+      if (M.joint) {
+        t.op[kSeg1] = L.r[L.cur];
+        t.seg_n[1] = rec;
+      }
+      t.op[kSums] = L.gy;
+    } else if (which == Mv::R) {
+      m = &M.R;
+      t.op[kSeg0] = L.r[L.cur];
+      t.seg_n[0] = rec;
+      t.op[kSums] = L.ry;
+    } else {
+      m = &M.P;
+      t.op[kSeg0] = L.m;
+      t.seg_n[0] = static_cast<int>(job_.layers[l].cell);
+      t.op[kSums] = L.py;
+      t.op[kDest] = L.r[1 - L.cur];
+      t.post = TilePost::proj_writeback;
+    }
+  }
+  t.shape = m->shape;
+  t.op[kWeights] = m->w;  // on chip; streamed tiles get their slot when fetched
+  t.run = m->bounds.int32_run;
+  t.narrow = word_bytes(num_.weight) == 2;
+  t.vector = t.narrow && num_.act.bits() <= 16;
+  t.w_stride = m->shape.chunks;
+  t.w_c0 = 0;
+  return t;
+}
+
+// The FFT phase and the EW-MAC phase of one matvec for a group. FFT tiles go stream after stream, so one stream's
+// EW-MAC tiles can follow another's FFT tiles; EW-MAC tiles go chunk range by chunk range, every stream's tile of a
+// range in a row (the streams share the matrix), so streamed weights are fetched once per range for all of them.
+void accel_controller::matvec_phases(const std::vector<Ctx*>& g, std::size_t l, Mv which, int f,
+                                     std::vector<Phase>& ph) {
+  next_phase(ph);
+  next_phase(ph);  // (may move the vector: references after both)
+  Phase& a = ph[used_phases_ - 2];
+  Phase& b = ph[used_phases_ - 1];
+  a.q = 0;
+  b.q = 1;
+  a.layer = b.layer = which == Mv::O ? job_.layers.size() : l;
+  const int li = static_cast<int>(a.layer);
+  std::vector<Tile>& proto = proto_;
+  proto.clear();
+  for (Ctx* c : g) proto.push_back(matvec_tile(*c, l, which, f));
+  const CirculantShape& s = proto.front().shape;
+  for (const Tile& p : proto)
+    for (int j = 0; j < s.q; j += p_.fft_tile_blocks) {
+      Tile t = p;
+      t.seq = seq_++;
+      t.layer = li;
+      t.begin = j;
+      t.end = std::min(s.q, j + p_.fft_tile_blocks);
+      t.last = t.end == s.q;
+      a.tiles.push_back(t);
+    }
+  for (int c = 0; c < s.chunks; c += p_.emac_tile_chunks) {
+    const int e = std::min(s.chunks, c + p_.emac_tile_chunks);
+    for (const Tile& p : proto) {
+      Tile t = p;
+      t.seq = seq_++;
+      t.layer = li;
+      t.begin = c;
+      t.end = e;
+      t.last = e == s.chunks;
+      b.tiles.push_back(t);
+    }
+  }
+  b.mat = which == Mv::O ? &out_mat_ : which == Mv::G ? &mats_[l].G : which == Mv::R ? &mats_[l].R : &mats_[l].P;
+  b.group = g.size();
+}
+
+// Phases keep their tile vectors from step to step, so a frame allocates nothing once the first has run.
+accel_controller::Phase& accel_controller::next_phase(std::vector<Phase>& ph) {
+  if (used_phases_ == ph.size()) ph.emplace_back();
+  Phase& p = ph[used_phases_++];
+  p.tiles.clear();
+  p.before = nullptr;
+  p.after = nullptr;
+  p.mat = nullptr;
+  p.group = 1;
+  return p;
+}
+
+std::size_t accel_controller::build_phases(const JobDesc& d, const std::vector<Ctx*>& g, int f,
+                                          std::vector<Phase>& ph) {
+  used_phases_ = 0;
+  if (g.empty()) return 0;
+  const std::size_t nl = d.layers.size();
+  for (std::size_t l = 0; l < nl; ++l) {
+    const LayerMats& M = mats_[l];
+    matvec_phases(g, l, Mv::G, f, ph);
+    if (!M.R.empty()) matvec_phases(g, l, Mv::R, f, ph);
+    Phase& cells = next_phase(ph);
+    cells.q = 2;
+    cells.layer = l;
+    const int C = static_cast<int>(d.layers[l].cell);
+    for (Ctx* c : g) {
+      const StreamLayer& L = c->layers[l];
+      Tile p;
+      p.frame = f;
+      p.layer = static_cast<int>(l);
+      p.arch = d.arch;
+      p.cell = C;
+      p.op[kGy] = L.gy;
+      p.op[kRy] = L.ry;
+      p.op[kBias] = M.bias;
+      p.op[kPeep] = M.peep;
+      p.op[kBiasX] = M.bias_x;
+      p.op[kBiasR] = M.bias_r;
+      p.op[kGate] = L.gate;
+      p.op[kC] = L.c;
+      p.op[kM] = L.m;
+      p.op[kRPrev] = L.r[L.cur];
+      if (M.P.empty()) p.op[kRNext] = L.r[1 - L.cur];
+      for (int u = 0; u < C; u += p_.cell_tile) {
+        Tile t = p;
+        t.seq = seq_++;
+        t.begin = u;
+        t.end = std::min(C, u + p_.cell_tile);
+        t.last = t.end == C;
+        cells.tiles.push_back(t);
+      }
+    }
+    if (!M.P.empty()) matvec_phases(g, l, Mv::P, f, ph);
+    // The layer's r is complete: it becomes r' (and the next layer's input).
+    ph[used_phases_ - 1].after = [&g, l] {
+      for (Ctx* c : g) c->layers[l].cur ^= 1;
+    };
+  }
+  matvec_phases(g, 0, Mv::O, f, ph);
+  const std::size_t aw = word_bytes(num_.act);
+  const std::uint64_t fout = static_cast<std::uint64_t>(d.classes) * aw;
+  ph[used_phases_ - 1].after = [this, &g, f, fout, aw] {
+    // The logits leave the output buffer for DDR.
+    for (Ctx* c : g) {
+      const std::size_t n = buffer(Buf::output).region(c->logits.region).count;
+      buffer(Buf::output).access(c->logits.region, n, false);
+      io_ = pack_words(bset_.values<std::int32_t>(c->logits), n, aw);
+      if (!phase_err_ && mem_write(c->output + static_cast<std::uint64_t>(f) * fout, io_.data(), io_.size()))
+        phase_err_ = CIRCA_ERR_BUS;
+      cnt_.ddr_wr += io_.size();
+    }
+  };
+  return used_phases_;
+}
+
+sc_core::sc_fifo<Tile>& accel_controller::queue_in(int q) { return q == 0 ? q_fft_in_ : q == 1 ? q_emac_in_ : q_act_in_; }
+sc_core::sc_fifo<Tile>& accel_controller::queue_out(int q) {
+  return q == 0 ? q_fft_out_ : q == 1 ? q_ifft_out_ : q_cell_out_;
+}
+
+// Phases a and b (either may be null) at once. On different units their tiles stream side by side; on the same
+// unit, a's and then b's. Each lane refills its first unit's channel as soon as it has room, whatever its last unit
+// is doing, and collects results as they come; levels are tested before waiting on either event.
+void accel_controller::run_wave(Phase* a, Phase* b) {
+  for (Phase* p : {a, b})
+    if (p && p->before) p->before();
+  struct Lane {
+    Phase* p;
+    sc_core::sc_fifo<Tile>* in;
+    sc_core::sc_fifo<Tile>* done;
+    std::function<void(std::size_t)> fetch;
+    std::size_t issued = 0, collected = 0;
+  };
+  auto lane_of = [&](Phase* p) {
+    return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 ? weight_fetch(*p) : nullptr};
+  };
+  auto run_lanes = [&](std::vector<Lane>& lanes) {
+    for (;;) {
+      bool busy = false, moved = false;
+      for (Lane& x : lanes) {
+        const bool more = x.issued < x.p->tiles.size() && !reset_req_;
+        if (more && (x.issued == x.collected || x.in->num_free() > 0)) {
+          if (x.fetch) x.fetch(x.issued);
+          if (x.p->q == 1) ++emac_issued_;
+          x.in->write(x.p->tiles[x.issued++]);
+          moved = true;
+        }
+        if (x.collected < x.issued && x.done->num_available() > 0) {
+          x.done->read();
+          ++x.collected;
+          moved = true;
+        }
+        busy = busy || x.collected < x.issued || (x.issued < x.p->tiles.size() && !reset_req_);
+      }
+      if (!busy) break;
+      if (!moved) {
+        sc_core::sc_event_or_list ev;
+        for (Lane& x : lanes) ev |= x.in->data_read_event() | x.done->data_written_event();
+        wait(ev);
+      }
+    }
+  };
+  if (a && b && a->q == b->q) {
+    for (Phase* p : {a, b}) {
+      std::vector<Lane> one{lane_of(p)};
+      run_lanes(one);
+    }
+  } else {
+    std::vector<Lane> lanes;
+    for (Phase* p : {a, b})
+      if (p) lanes.push_back(lane_of(p));
+    run_lanes(lanes);
+  }
+  for (Phase* p : {a, b})
+    if (p && p->after) p->after();
+}
+
+int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
+  const std::size_t aw = word_bytes(num_.act);
+  const std::uint64_t fin = static_cast<std::uint64_t>(d.input_dim) * aw;
+  const std::uint32_t slot = d.ring ? t % d.ring_slots : t;
+  active_.clear();
+  for (Ctx& c : ctx_) {
+    if (t >= c.frames) continue;  // this stream's utterance has ended
+    // The frame into the input buffer.
+    io_.assign(fin, '\0');
+    if (mem_read(c.input + slot * fin, io_.data(), io_.size())) return CIRCA_ERR_BUS;
+    cnt_.ddr_rd += io_.size();
+    unpack_words(reinterpret_cast<const std::uint8_t*>(io_.data()), d.input_dim, aw, bset_.values<std::int32_t>(c.x));
+    buffer(Buf::input).access(c.x.region, d.input_dim, true);
+    active_.push_back(&c);
+  }
+  const int f = static_cast<int>(t);
+  const std::size_t nl = d.layers.size();
+  if (layer_totals_.size() < nl + 1) layer_totals_.resize(nl + 1);
+  const std::size_t half = (active_.size() + 1) / 2;
+  ga_.assign(active_.begin(), active_.begin() + static_cast<std::ptrdiff_t>(half));
+  gb_.assign(active_.begin() + static_cast<std::ptrdiff_t>(half), active_.end());
+  const std::size_t na = build_phases(d, ga_, f, pa_);
+  const std::size_t nb = build_phases(d, gb_, f, pb_);
+  phase_err_ = 0;
+  sc_time mark = sc_time_stamp();
+  std::uint64_t rd_mark = cnt_.ddr_rd;
+  // Cycles go to the layer group A is in; the last wave (B's output layer alone) to the output layer.
+  const std::size_t waves = na + (nb == 0 ? 0 : 1);
+  for (std::size_t w = 0; w < waves; ++w) {
+    Phase* a = w < na ? &pa_[w] : nullptr;
+    Phase* b = w >= 1 && w - 1 < nb ? &pb_[w - 1] : nullptr;
+    run_wave(a, b);
+    if (phase_err_) return phase_err_;
+    if (reset_req_) return 0;
+    const std::size_t l = a ? a->layer : nl;
+    const bool layer_ends = !a || w + 1 == na || pa_[w + 1].layer != l;
+    if (layer_ends && (a || w == na)) {
+      layer_totals_[l].cycles += p_.clock.to_cycles(sc_time_stamp() - mark);
+      layer_totals_[l].ddr_rd += cnt_.ddr_rd - rd_mark;
+      mark = sc_time_stamp();
+      rd_mark = cnt_.ddr_rd;
+    }
+  }
+  frame.write(frame.read() + 1);
+  if (rec_ != nullptr) rec_->frame_end(sc_time_stamp().value());
+  return 0;
+}
+
+}  // namespace circa
