@@ -108,8 +108,21 @@ public:
   // Fault injection: the n-th weight fetch of the next jobs (0-based, counted per job) moves nothing, so the EW-MAC
   // reads what its slot held before. -1: none.
   void skip_weight_fetch(std::int64_t n) { skip_fetch_ = n; }
-  // Called once per weight fetch with the job's fetch index and the fetched chunks (tests follow the streaming).
-  void on_weight_fetch(std::function<void(std::uint64_t index, int c0, int c1)> f) { fetch_hook_ = std::move(f); }
+  // Called once per weight fetch with the job's fetch index, the matrix's DDR address and the fetched chunks
+  // (tests follow the streaming).
+  void on_weight_fetch(std::function<void(std::uint64_t index, std::uint64_t ddr, int c0, int c1)> f) {
+    fetch_hook_ = std::move(f);
+  }
+  // Called around every phase of the scheduler: before its tiles are issued (done = false), and once they have all
+  // come back, before the sequencer's own work after it (done = true). Tests poison buffers there.
+  struct PhaseEvent {
+    int frame = 0;
+    std::size_t layer = 0;  // the layer count for the output layer
+    char what = 'G';        // the matvec G, R, P or O, or C for the cells
+    int chain = 0;          // 0 FFT, 1 EW-MAC -> IFFT, 2 activation -> cell update
+    bool done = false;
+  };
+  void on_phase(std::function<void(const PhaseEvent&)> f) { phase_hook_ = std::move(f); }
 
 private:
   // --- registers (accel_registers.cpp) ---
@@ -152,6 +165,8 @@ private:
     std::function<void()> before, after;  // the sequencer's own work around the phase (set-up, write-back, DMA)
     std::vector<Tile> tiles;
     const Matrix* mat = nullptr;  // EW-MAC: the matrix, for streamed weights
+    char what = 'G';              // G, R, P, O or C (cells)
+    int frame = 0;
     std::size_t group = 1;        // EW-MAC: streams per chunk range
   };
   int run_step(const JobDesc& d, std::uint32_t t);
@@ -235,7 +250,8 @@ private:
   std::uint64_t emac_issued_ = 0;  // EW-MAC tiles issued, all jobs (the EW-MAC's taken() counts the same way)
   std::uint64_t slot_last_[2] = {0, 0};  // the last EW-MAC tile that reads each weight slot
   std::int64_t skip_fetch_ = -1;
-  std::function<void(std::uint64_t, int, int)> fetch_hook_;
+  std::function<void(std::uint64_t, std::uint64_t, int, int)> fetch_hook_;
+  std::function<void(const PhaseEvent&)> phase_hook_;
   std::uint32_t seq_ = 0;
   AccelCounters cnt_, base_;
   std::vector<std::uint64_t> frame_done_;

@@ -119,6 +119,8 @@ void accel_controller::matvec_phases(const std::vector<Ctx*>& g, std::size_t l, 
       b.tiles.push_back(t);
     }
   }
+  a.what = b.what = "GRPO"[static_cast<int>(which)];
+  a.frame = b.frame = f;
   b.mat = which == Mv::O ? &out_mat_ : which == Mv::G ? &mats_[l].G : which == Mv::R ? &mats_[l].R : &mats_[l].P;
   b.group = g.size();
 }
@@ -147,6 +149,8 @@ std::size_t accel_controller::build_phases(const JobDesc& d, const std::vector<C
     Phase& cells = next_phase(ph);
     cells.q = 2;
     cells.layer = l;
+    cells.what = 'C';
+    cells.frame = f;
     const int C = static_cast<int>(d.layers[l].cell);
     for (Ctx* c : g) {
       const StreamLayer& L = c->layers[l];
@@ -207,8 +211,14 @@ sc_core::sc_fifo<Tile>& accel_controller::queue_out(int q) {
 // unit, a's and then b's. Each lane refills its first unit's channel as soon as it has room, whatever its last unit
 // is doing, and collects results as they come; levels are tested before waiting on either event.
 void accel_controller::run_wave(Phase* a, Phase* b) {
+  auto hook = [this](const Phase& p, bool done) {
+    if (phase_hook_) phase_hook_(PhaseEvent{p.frame, p.layer, p.what, p.q, done});
+  };
   for (Phase* p : {a, b})
-    if (p && p->before) p->before();
+    if (p) {
+      hook(*p, false);
+      if (p->before) p->before();
+    }
   struct Lane {
     Phase* p;
     sc_core::sc_fifo<Tile>* in;
@@ -257,7 +267,10 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
     run_lanes(lanes);
   }
   for (Phase* p : {a, b})
-    if (p && p->after) p->after();
+    if (p) {
+      hook(*p, true);
+      if (p->after) p->after();
+    }
 }
 
 int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {

@@ -40,7 +40,7 @@ int accel_controller::fetch_weights(const Matrix& m, int c0, int c1, int slot) {
   const std::size_t row = per_chunk * static_cast<std::size_t>(c1 - c0);
   const std::uint64_t stride = per_chunk * static_cast<std::uint64_t>(s.chunks);
   const std::uint64_t index = fetches_++;
-  if (fetch_hook_) fetch_hook_(index, c0, c1);
+  if (fetch_hook_) fetch_hook_(index, m.ddr, c0, c1);
   if (static_cast<std::int64_t>(index) == skip_fetch_) return 0;  // fault injection: nothing moves
   std::uint8_t* dst = bset_.values<std::uint8_t>(slot_[slot]);
   if (mem_read2d(m.ddr + per_chunk * static_cast<std::uint64_t>(c0), static_cast<std::size_t>(s.bins), row, stride, dst))

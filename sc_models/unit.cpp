@@ -40,6 +40,7 @@ void unit_base::record(const sc_time& start, const sc_time& end, std::uint32_t s
 }
 
 void unit_base::charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue, std::uint64_t ports) {
+  if (done_hook_) done_hook_(t);
   if (ports > issue) {
     stats_.port_cycles += ports - issue;
     cycles += ports - issue;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <systemc>
 #include <vector>
@@ -101,6 +102,9 @@ public:
   const ClockParams& clock() const { return clk_; }
   // The buffers the unit's tiles name.
   void bind_buffers(const buffer_set& b) { bufs_ = b; }
+  // Called when the unit has computed a tile (its results are in its output buffer), before the tile's time
+  // passes. Tests poison buffers there.
+  void on_tile_done(std::function<void(const Tile&)> f) { done_hook_ = std::move(f); }
   // With tracing on, busy drops for the last cycle of every tile so each tile shows as one rising edge in a VCD.
   void set_trace(bool on) { trace_ = on; }
   // Reports every tile as a timeline slice on its own track.
@@ -124,6 +128,7 @@ protected:
   ClockParams clk_;
   UnitStats stats_;
   buffer_set bufs_;
+  std::function<void(const Tile&)> done_hook_;
   bool trace_ = false;
   bool mid_job_ = false;
   TraceRecorder* rec_ = nullptr;

@@ -32,6 +32,11 @@ struct Bench {
   std::vector<Tile> protos;
   std::vector<std::unique_ptr<emac_array>> units;
   std::vector<std::unique_ptr<unit_rig<emac_array>>> rigs;
+  // Case 0 again, its operands in buffers of one 8-byte port each.
+  std::unique_ptr<unit_buffers> narrow_bufs;
+  Tile narrow_proto;
+  std::unique_ptr<emac_array> narrow_unit;
+  std::unique_ptr<unit_rig<emac_array>> narrow_rig;
 
   Bench() {
     cases = {
@@ -67,6 +72,18 @@ struct Bench {
       units.push_back(std::make_unique<emac_array>(("emac" + n).c_str(), cases[i].prm, clk));
       units.back()->bind_buffers(bufs.back()->set);
       rigs.push_back(std::make_unique<unit_rig<emac_array>>(("rig" + n).c_str(), *units.back()));
+      if (i == 0) {
+        narrow_bufs = std::make_unique<unit_buffers>("one_port", 1);
+        narrow_proto = matvec_tile(*narrow_bufs, *mvs.back(), x, num);
+        const FreqView w = spectrum_of(*narrow_bufs, narrow_proto);
+        std::copy(X.re.begin(), X.re.end(), w.re);
+        std::copy(X.im.begin(), X.im.end(), w.im);
+        std::copy(X.xa.begin(), X.xa.end(), w.xa);
+        std::copy(X.xb.begin(), X.xb.end(), w.xb);
+        narrow_unit = std::make_unique<emac_array>("emac_one_port", cases[0].prm, clk);
+        narrow_unit->bind_buffers(narrow_bufs->set);
+        narrow_rig = std::make_unique<unit_rig<emac_array>>("rig_one_port", *narrow_unit);
+      }
     }
   }
 };
@@ -126,4 +143,29 @@ TEST(EmacArray, TilesAccumulateOnlyTheirOwnChunks) {
         const std::size_t at = FixedCirculant::acc_index(b, mv.chunks(), r, part);
         EXPECT_EQ(acc[at], r < 8 ? 0 : full[at]) << "bin " << b << " row " << r;
       }
+}
+
+TEST(EmacArray, AOnePortWeightBufferSlowsTheTileByTheDerivedCycles) {
+  Bench& B = bench();
+  Tile t = B.narrow_proto;
+  t.begin = 0;
+  t.end = B.mvs[0]->chunks();
+  t.last = true;
+  B.narrow_rig->src.push(t);
+  B.narrow_rig->src.start();
+  const sc_time start = run_for(sc_time(10, sc_core::SC_US));
+  // Case 0 (16 rows, 20 blocks, 5 bins: 1600 cMACs on 64 lanes) takes 30 cycles with ports to spare: 25 issue
+  // cycles + 5 of latency. With one 8-byte port per buffer, the tile's accesses take, per buffer:
+  //   weights:  2 words (re, im) per cMAC, 16 bits each: 1600 * 2 * 2 B = 6400 B = 800 words  -> 800 cycles
+  //   spectrum: 20 blocks * 5 bins, 32 bits each (the bench's region):  400 B =  50 words     ->  50 cycles
+  //   psum:     2 chunks * 8 rows * 5 bins * 2 (re, im), 48 bits each:  960 B = 120 words     -> 120 cycles
+  // The slowest, 800 cycles, replaces the 25 issue cycles: 800 + 5 = 805 cycles, 775 more than with free ports.
+  ASSERT_EQ(B.narrow_rig->sink.when.size(), 1u);
+  EXPECT_EQ(B.clk.to_cycles(B.narrow_rig->sink.when[0] - start), 805u);
+  EXPECT_EQ(B.narrow_unit->stats().port_cycles, 775u);
+  EXPECT_EQ(B.narrow_unit->stats().busy_cycles, 805u);
+  // The same sums as the scalar reference.
+  std::vector<std::int64_t> ref(B.mvs[0]->W.acc_size(), 0);
+  B.mvs[0]->W.mac_scalar(B.mvs[0]->X, 0, B.mvs[0]->chunks(), ref.data());
+  EXPECT_EQ(B.narrow_bufs->get<std::int64_t>(B.narrow_proto.op[kPsum]), ref);
 }
