@@ -180,7 +180,8 @@ private:
   void run_wave(Phase* a, Phase* b);
 
   // --- weight streaming (accel_weights.cpp) ---
-  std::function<void(std::size_t)> weight_fetch(Phase& p);
+  // Before EW-MAC tile i of phase p, weights streamed: the fetch of its chunk range when it is the range's first.
+  void fetch_for(Phase& p, std::size_t i);
   int fetch_weights(const Matrix& m, int c0, int c1, int slot);
 
   int mem_read(std::uint64_t a, void* d, std::size_t n);

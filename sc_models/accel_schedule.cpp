@@ -223,19 +223,36 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
     Phase* p;
     sc_core::sc_fifo<Tile>* in;
     sc_core::sc_fifo<Tile>* done;
-    std::function<void(std::size_t)> fetch;
-    std::size_t issued = 0, collected = 0;
+    bool fetch;  // EW-MAC phase with streamed weights
+    std::size_t issued, collected;
   };
-  auto lane_of = [&](Phase* p) {
-    return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 ? weight_fetch(*p) : nullptr};
-  };
-  auto run_lanes = [&](std::vector<Lane>& lanes) {
+  auto lane_of = [&](Phase* p) { return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 && !on_chip_, 0, 0}; };
+  auto run_lanes = [&](Lane* lanes, std::size_t n) {
+    if (n == 1) {
+      // One lane: issue while the channel has room (or nothing is in flight), else collect, else wait.
+      Lane& x = lanes[0];
+      const std::size_t total = x.p->tiles.size();
+      while (x.collected < x.issued || (x.issued < total && !reset_req_)) {
+        if (x.issued < total && !reset_req_ && (x.issued == x.collected || x.in->num_free() > 0)) {
+          if (x.fetch) fetch_for(*x.p, x.issued);
+          if (x.p->q == 1) ++emac_issued_;
+          x.in->write(x.p->tiles[x.issued++]);
+        } else if (x.done->num_available() > 0 || x.issued == total || reset_req_) {
+          x.done->read();
+          ++x.collected;
+        } else {
+          wait(x.in->data_read_event() | x.done->data_written_event());
+        }
+      }
+      return;
+    }
     for (;;) {
       bool busy = false, moved = false;
-      for (Lane& x : lanes) {
+      for (std::size_t k = 0; k < n; ++k) {
+        Lane& x = lanes[k];
         const bool more = x.issued < x.p->tiles.size() && !reset_req_;
         if (more && (x.issued == x.collected || x.in->num_free() > 0)) {
-          if (x.fetch) x.fetch(x.issued);
+          if (x.fetch) fetch_for(*x.p, x.issued);
           if (x.p->q == 1) ++emac_issued_;
           x.in->write(x.p->tiles[x.issued++]);
           moved = true;
@@ -249,22 +266,25 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
       }
       if (!busy) break;
       if (!moved) {
-        sc_core::sc_event_or_list ev;
-        for (Lane& x : lanes) ev |= x.in->data_read_event() | x.done->data_written_event();
-        wait(ev);
+        if (n == 1)
+          wait(lanes[0].in->data_read_event() | lanes[0].done->data_written_event());
+        else
+          wait(lanes[0].in->data_read_event() | lanes[0].done->data_written_event() | lanes[1].in->data_read_event() |
+               lanes[1].done->data_written_event());
       }
     }
   };
+  Lane lanes[2];
   if (a && b && a->q == b->q) {
     for (Phase* p : {a, b}) {
-      std::vector<Lane> one{lane_of(p)};
-      run_lanes(one);
+      lanes[0] = lane_of(p);
+      run_lanes(lanes, 1);
     }
   } else {
-    std::vector<Lane> lanes;
+    std::size_t n = 0;
     for (Phase* p : {a, b})
-      if (p) lanes.push_back(lane_of(p));
-    run_lanes(lanes);
+      if (p) lanes[n++] = lane_of(p);
+    run_lanes(lanes, n);
   }
   for (Phase* p : {a, b})
     if (p) {

@@ -9,26 +9,23 @@ namespace circa {
 
 // Before EW-MAC tile i of phase p: with weights streamed, the first tile of each chunk range fetches them for the
 // `group` streams' tiles that follow it, and points those tiles at the slot.
-std::function<void(std::size_t)> accel_controller::weight_fetch(Phase& p) {
-  if (on_chip_) return nullptr;
-  return [this, &p](std::size_t i) {
-    if (phase_err_ || i % p.group != 0) return;
-    const int slot = static_cast<int>(fetches_ % 2);
-    const int c0 = p.tiles[i].begin, c1 = p.tiles[i].end;
-    // The slot's previous range must have been read: its last tile is the EW-MAC's (issued - 2 ranges) tile.
-    while (emac_->taken() < slot_last_[slot]) wait(emac_->taken_event());
-    if (int e = fetch_weights(*p.mat, c0, c1, slot)) {
-      phase_err_ = e;
-      return;
-    }
-    for (std::size_t j = i; j < i + p.group; ++j) {
-      Tile& t = p.tiles[j];
-      t.op[kWeights] = slot_[slot];
-      t.w_stride = c1 - c0;
-      t.w_c0 = c0;
-    }
-    slot_last_[slot] = emac_issued_ + p.group;  // EW-MAC tiles count from 1
-  };
+void accel_controller::fetch_for(Phase& p, std::size_t i) {
+  if (phase_err_ || i % p.group != 0) return;
+  const int slot = static_cast<int>(fetches_ % 2);
+  const int c0 = p.tiles[i].begin, c1 = p.tiles[i].end;
+  // The slot's previous range must have been read: its last tile is the EW-MAC's (issued - 2 ranges) tile.
+  emac_->wait_taken(slot_last_[slot]);
+  if (int e = fetch_weights(*p.mat, c0, c1, slot)) {
+    phase_err_ = e;
+    return;
+  }
+  for (std::size_t j = i; j < i + p.group; ++j) {
+    Tile& t = p.tiles[j];
+    t.op[kWeights] = slot_[slot];
+    t.w_stride = c1 - c0;
+    t.w_c0 = c0;
+  }
+  slot_last_[slot] = emac_issued_ + p.group;  // EW-MAC tiles count from 1
 }
 
 int accel_controller::fetch_weights(const Matrix& m, int c0, int c1, int slot) {

@@ -39,7 +39,10 @@ void emac_array::run() {
                   2 * kRowChunk * (t.end - t.begin), 0);
     circulant_mac(s, w, t.run, t.vector, x, t.begin, t.end, acc);
     ++taken_;
-    taken_ev_.notify(sc_core::SC_ZERO_TIME);
+    if (notify_taken_) {
+      notify_taken_ = false;
+      taken_ev_.notify(sc_core::SC_ZERO_TIME);
+    }
     const std::uint64_t cmacs = tile_cmacs(s, t.begin, t.end);
     PortTally ports(bufs_);
     ports.add(t.op[kWeights], 2 * cmacs, false);  // (re, im) per complex MAC

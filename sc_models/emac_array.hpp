@@ -38,7 +38,13 @@ public:
   // Tiles whose operands the array has read (it reads a tile's weights when it takes the tile), and the event
   // notified each time: a weight slot may be refilled once every tile reading it has been taken.
   std::uint64_t taken() const { return taken_; }
-  const sc_core::sc_event& taken_event() const { return taken_ev_; }
+  // Waits until taken() reaches n (a weight fetch waiting for its slot). Only then does the array notify.
+  void wait_taken(std::uint64_t n) {
+    while (taken_ < n) {
+      notify_taken_ = true;
+      sc_core::wait(taken_ev_);
+    }
+  }
   // Complex MACs of a tile (real block rows only: padding rows of the last chunk are not computed in hardware).
   static std::uint64_t tile_cmacs(const CirculantShape& s, int c0, int c1);
 
@@ -46,6 +52,7 @@ private:
   void run();
   EmacParams p_;
   std::uint64_t taken_ = 0;
+  bool notify_taken_ = false;
   sc_core::sc_event taken_ev_;
 };
 

@@ -38,7 +38,12 @@ onchip_buffer::onchip_buffer(sc_core::sc_module_name name, const OnchipBufferPar
     if (p_.capacity_bytes == 0) p_.capacity_bytes = 1;
     if (p_.word_bytes == 0) p_.word_bytes = 1;
   }
-  mem_.assign(p_.capacity_bytes, 0);
+}
+
+std::uint8_t* onchip_buffer::bytes() {
+  // The byte API's storage, allocated on first use: the datapath's buffers use value regions only.
+  if (mem_.empty()) mem_.assign(p_.capacity_bytes, 0);
+  return mem_.data();
 }
 
 std::uint64_t onchip_buffer::base(BufferRegion r) const {
@@ -78,7 +83,7 @@ bool onchip_buffer::admit(const char* what, BufferRegion r, std::uint64_t offset
 
 BufferAccess onchip_buffer::write(BufferRegion r, std::uint64_t offset, const std::uint8_t* src, std::uint64_t bytes) {
   if (!admit("write", r, offset, bytes, src)) return {};
-  if (bytes != 0) std::memcpy(mem_.data() + base(r) + offset, src, bytes);
+  if (bytes != 0) std::memcpy(this->bytes() + base(r) + offset, src, bytes);
   const BufferAccess a{true, cycles_for(r, offset, bytes)};
   ++stats_.writes;
   stats_.bytes_written += bytes;
@@ -88,7 +93,7 @@ BufferAccess onchip_buffer::write(BufferRegion r, std::uint64_t offset, const st
 
 BufferAccess onchip_buffer::read(BufferRegion r, std::uint64_t offset, std::uint8_t* dst, std::uint64_t bytes) {
   if (!admit("read", r, offset, bytes, dst)) return {};
-  if (bytes != 0) std::memcpy(dst, mem_.data() + base(r) + offset, bytes);
+  if (bytes != 0) std::memcpy(dst, this->bytes() + base(r) + offset, bytes);
   const BufferAccess a{true, cycles_for(r, offset, bytes)};
   ++stats_.reads;
   stats_.bytes_read += bytes;
@@ -129,8 +134,9 @@ std::uint64_t onchip_buffer::value_cycles(int r, std::uint64_t count) const {
 }
 
 std::uint64_t onchip_buffer::access(int r, std::uint64_t count, bool write) {
-  const std::uint64_t c = value_cycles(r, count);
-  const std::uint64_t bytes = ceil_div(count * regions_[static_cast<std::size_t>(r)].bits, 8);
+  // Called for every operand of every tile: no division unless the ports can bind.
+  const std::uint64_t bytes = (count * regions_[static_cast<std::size_t>(r)].bits + 7) >> 3;
+  const std::uint64_t c = p_.ports == 0 || count == 0 ? 0 : ceil_div(ceil_div(bytes, p_.word_bytes), p_.ports);
   if (write) {
     ++stats_.writes;
     stats_.bytes_written += bytes;

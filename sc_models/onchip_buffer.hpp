@@ -122,6 +122,7 @@ public:
 
 private:
   std::uint64_t base(BufferRegion r) const;
+  std::uint8_t* bytes();
   bool admit(const char* what, BufferRegion r, std::uint64_t offset, std::uint64_t bytes, const void* data);
 
   OnchipBufferParams p_;

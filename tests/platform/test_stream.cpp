@@ -111,15 +111,15 @@ TEST(Streaming, InterleavedStreamsGiveTheBatchOutputsAndMoreThroughput) {
   EXPECT_GT(four.report["device"]["latency_cycles"]["p50"].get<double>(),
             2.0 * batch().report["device"]["latency_cycles"]["p50"].get<double>());
   // Weights streamed from DDR: one fetch per chunk range serves all of a group's streams' tiles. The single-stream
-  // run spends more than half its time fetching (2,922 cycles/frame streamed against 1,267 on chip for the bundled
-  // model); shared by the streams, the fetch time per frame falls, so four streams must come in well under 65 % of
-  // one stream's cycles (they take 1,782, 61 %).
+  // run spends more than half its time fetching (3,017 cycles/frame streamed against 1,267 on chip for the bundled
+  // model); shared by the streams, the fetch time per frame falls, so four streams must come in under 60 % of one
+  // stream's cycles (they take 1,782: 59 %).
   CliRun s1 = run_in(d, "s1", {"--buffer.weight_kib=16"});
   CliRun s4 = run_in(d, "s4", {"--buffer.weight_kib=16", "--streams", "4"});
   EXPECT_EQ(s4.ark, batch().ark);
   EXPECT_FALSE(s4.report["run"]["weights_on_chip"].get<bool>());
   EXPECT_LT(s4.report["device"]["cycles_per_frame"].get<double>(),
-            0.65 * s1.report["device"]["cycles_per_frame"].get<double>());
+            0.6 * s1.report["device"]["cycles_per_frame"].get<double>());
   // Streams and live input together.
   CliRun both = run_in(d, "both", {"--streams", "2", "--frame-period", "1ms", "--ring-frames", "4"});
   EXPECT_EQ(both.ark, batch().ark);
