@@ -206,6 +206,35 @@ TEST(Vp, StartWhileBusyIsRefusedAndTheRunningJobFinishes) {
   });
 }
 
+// The PERF counters count the running job: read mid-job they are between zero and the job's final values, and
+// every 64-bit pair reads as one sample (LO latches HI).
+TEST(Vp, PerfCountersAreLiveWhileAJobRuns) {
+  Bench& B = bench();
+  auto utts = utterances(1, 40);
+  B.run(*B.a, [&](host_cpu&) {
+    Dev d(B.a->cpu());
+    HostRuntime::Job job = stage(d, *B.rt, utts[0].mat);
+    ASSERT_EQ(circa_start_job(&d.dev, job.desc_addr), 0);
+    wait(sc_time(20, sc_core::SC_US));  // some frames in
+    circa_counters mid{}, end{};
+    ASSERT_EQ(circa_read_counters(&d.dev, &mid), 0);
+    ASSERT_EQ(circa_wait_job(&d.dev, 1000000000), 0);
+    ASSERT_EQ(circa_read_counters(&d.dev, &end), 0);
+    EXPECT_GT(mid.cycles, 0u);
+    EXPECT_LT(mid.cycles, end.cycles);
+    EXPECT_GT(mid.frames, 0u);
+    EXPECT_LT(mid.frames, end.frames);
+    EXPECT_EQ(end.frames, 40u);
+    EXPECT_GT(mid.emac_busy, 0u);
+    EXPECT_LT(mid.emac_busy, end.emac_busy);
+    EXPECT_LT(mid.fft_busy, end.fft_busy);
+    EXPECT_LT(mid.ddr_rd_bytes, end.ddr_rd_bytes);
+    // The device's own totals at the end are what the registers gave.
+    EXPECT_EQ(end.emac_busy, B.a->accel().counters().emac_busy);
+    EXPECT_EQ(end.cycles, B.a->accel().counters().cycles);
+  });
+}
+
 TEST(Vp, SoftResetMidJobLeavesTheDeviceUsable) {
   Bench& B = bench();
   auto utts = utterances(1, 40);
