@@ -64,9 +64,11 @@ std::uint64_t est_fft_tile(const HwConfig& c, int n, int k) {
 
 std::uint64_t est_emac_tile(const HwConfig& c, std::uint64_t cmacs) {
   // `lanes` complex MACs per issue; one issue a cycle when two partial-sum banks hide the adder, else one every
-  // add_latency cycles (the next MAC into the same sum waits for the adder). Then the multiplier and adder drain.
+  // add_latency cycles (the next MAC into the same sum waits for the adder), times the lanes' block initiation
+  // interval. Then the multiplier and adder drain.
   const auto& i = c.ints;
-  const std::uint64_t per_issue = i.emac_banks >= 2 ? 1 : static_cast<std::uint64_t>(i.emac_add_latency);
+  const std::uint64_t per_issue =
+      (i.emac_banks >= 2 ? 1 : static_cast<std::uint64_t>(i.emac_add_latency)) * static_cast<std::uint64_t>(i.emac_block_ii);
   return cdiv(cmacs, static_cast<std::uint64_t>(i.emac_lanes)) * per_issue + i.emac_mult_latency + i.emac_add_latency;
 }
 

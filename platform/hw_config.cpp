@@ -137,6 +137,7 @@ const std::vector<HwIntKey>& hw_int_keys() {
       {"emac.banks", &I::emac_banks, 1, 8, "partial-sum banks (2 hide the adder latency)"},
       {"emac.mult_latency", &I::emac_mult_latency, 0, 64, "multiplier pipeline cycles"},
       {"emac.add_latency", &I::emac_add_latency, 1, 64, "adder pipeline cycles"},
+      {"emac.block_ii", &I::emac_block_ii, 1, 64, "cycles between input blocks entering a MAC lane (1: every cycle)"},
       {"activation.lanes", &I::act_lanes, 1, 4096, "activation lookups per cycle"},
       {"activation.latency", &I::act_latency, 0, 64, "activation pipeline cycles"},
       {"cell.lanes", &I::cell_lanes, 1, 4096, "cell updates per cycle"},

@@ -42,6 +42,7 @@ struct HwConfig {
     long long quantum_ns = 1000;
     long long fft_lanes = 4, fft_ii = 1, fft_stage_latency = 2, fft_io_latency = 2;
     long long emac_lanes = 64, emac_dsp_per_cmac = 4, emac_banks = 2, emac_mult_latency = 3, emac_add_latency = 2;
+    long long emac_block_ii = 1;
     long long act_lanes = 16, act_latency = 4;
     long long cell_lanes = 16, cell_latency = 6;
     long long weight_buffer_kib = 4096, weight_slots_kib = 256, weight_ports = 0;

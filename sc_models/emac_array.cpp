@@ -6,7 +6,7 @@ namespace circa {
 
 std::uint64_t EmacParams::issue_cycles(std::uint64_t cmacs) const {
   const std::uint64_t per = banks >= 2 ? 1 : static_cast<std::uint64_t>(add_latency);
-  return ceil_div(cmacs, static_cast<std::uint64_t>(lanes)) * per;
+  return ceil_div(cmacs, static_cast<std::uint64_t>(lanes)) * per * static_cast<std::uint64_t>(block_ii);
 }
 
 std::uint64_t EmacParams::tile_cycles(std::uint64_t cmacs) const {

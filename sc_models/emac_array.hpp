@@ -4,7 +4,8 @@
 // input blocks and B = k/2+1 bins, the array performs R*q*B complex MACs on `lanes` complex MAC lanes. With two or
 // more partial-sum banks the adder's latency is hidden (C-LSTM alternates two banks); with one bank every
 // accumulation into a bin waits for the previous sum.
-//   cycles = ceil(R*q*B / lanes) * (banks >= 2 ? 1 : add_latency) + mult_latency + add_latency
+//   cycles = ceil(R*q*B / lanes) * (banks >= 2 ? 1 : add_latency) * block_ii + mult_latency + add_latency
+// block_ii is the lanes' initiation interval: a lane takes a new input block every block_ii cycles.
 // DSPs = lanes * dsp_per_cmac (3 with the Gauss trick, 4 direct). Operands come from the spectrum and weight
 // buffers and the sums go to the partial-sum buffer; when their ports need more cycles than the issue part
 // ceil(R*q*B / lanes) * (...), the tile takes the ports' cycles instead (unit_base::charge).
@@ -22,6 +23,7 @@ struct EmacParams {
   int banks = 2;
   int mult_latency = 3;
   int add_latency = 2;
+  int block_ii = 1;  // cycles between input blocks entering a lane (Koios' gate cores take one every 2)
   std::uint64_t issue_cycles(std::uint64_t cmacs) const;
   std::uint64_t tile_cycles(std::uint64_t cmacs) const;
   int dsps() const { return lanes * dsp_per_cmac; }

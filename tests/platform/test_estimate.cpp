@@ -166,6 +166,22 @@ TEST(EstimateVsVp, KoiosClstmSmall) {
   EXPECT_EQ(p.est["weight_bytes"], 2 * 530 * 1024);
 }
 
+// The EW-MAC's block initiation interval (emac.block_ii): a MAC tile takes ceil(cmacs / lanes) * block_ii + 5
+// cycles (mult_latency 3 + add_latency 2), so going from 1 to 2 adds each tile's issue term once:
+//   busy(2) - busy(1) = sum over tiles of ceil(cmacs / lanes) = busy(1) - 5 * tiles,
+// with ceil(ceil(p / 8) / 2) tiles per matvec (tiling.emac_chunks = 2). The VP's busy cycles are the estimate's.
+TEST(EstimateVsVp, EmacBlockInitiationInterval) {
+  const Pair one = run_both("koios-clstm-small", "lstmp16", {}, "koios-ii1");
+  const Pair two = run_both("koios-clstm-small", "lstmp16", {"emac.block_ii=2"}, "koios-ii2");
+  expect_agree(two, 0.02, "koios-clstm-small, emac.block_ii=2");
+  expect_same_busy(two, "koios-clstm-small, emac.block_ii=2");
+  double tiles = 0;
+  for (const json& m : one.est["matvecs"]) tiles += std::ceil(std::ceil(m["p"].get<double>() / 8) / 2);
+  const double b1 = vp_busy(one.vp, "emac_array"), b2 = vp_busy(two.vp, "emac_array");
+  EXPECT_EQ(b2 - b1, b1 - 5 * tiles);
+  EXPECT_EQ(tiles, 21);  // gates 256 rows: 16 tiles; projection 32: 2; output 39 classes: 3
+}
+
 // Weights streamed from DDR every frame (no weight buffer): the estimate takes each tile's fetch as one DMA that
 // opens one DDR row; the VP's bank model sees the rows the addresses really open. docs/perf.md gives the measured
 // gaps (within 1.6 % on the presets); here they are bounded at 2 %.
