@@ -311,6 +311,41 @@ __attribute__((target("avx2"))) void mac_avx2(const std::int16_t* w16, int bin_s
   }
 }
 
+// Weights of 17 to 32 bits (stored as int32 pairs): _mm256_mul_epi32 multiplies the low 32 bits of each 64-bit lane,
+// so one 256-bit load holds four rows' (re, im) for one column, re in the low half of each lane; shifting the lane
+// right by 32 brings im down. Products of two int32 are exact in int64, and the sums stay exact in int64 because the
+// accumulator bound (at most 63 bits, checked at load) holds. Eight rows: two loads, eight multiplies per column.
+__attribute__((target("avx2"))) void mac_avx2_wide(const std::int32_t* w32, int bin_stride, int span_c0,
+                                                   const std::int32_t* xre, const std::int32_t* xim, int bins,
+                                                   int chunks, int q, int c0, int c1, std::int64_t* acc) {
+  const std::size_t chunk_words = static_cast<std::size_t>(q) * kRowChunk * 2;
+  for (int b = 0; b < bins; ++b) {
+    const std::int32_t* xr_b = xre + static_cast<std::size_t>(b) * q;
+    const std::int32_t* xi_b = xim + static_cast<std::size_t>(b) * q;
+    for (int c = c0; c < c1; ++c) {
+      const std::int32_t* w = w32 + (static_cast<std::size_t>(b) * bin_stride + (c - span_c0)) * chunk_words;
+      __m256i re0 = _mm256_setzero_si256(), re1 = re0, im0 = re0, im1 = re0;
+      for (int j = 0; j < q; ++j) {
+        const __m256i xr = _mm256_set1_epi32(xr_b[j]), xi = _mm256_set1_epi32(xi_b[j]);
+        const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + static_cast<std::size_t>(j) * 16));
+        const __m256i v1 =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + static_cast<std::size_t>(j) * 16 + 8));
+        const __m256i h0 = _mm256_srli_epi64(v0, 32), h1 = _mm256_srli_epi64(v1, 32);
+        re0 = _mm256_add_epi64(re0, _mm256_sub_epi64(_mm256_mul_epi32(v0, xr), _mm256_mul_epi32(h0, xi)));
+        im0 = _mm256_add_epi64(im0, _mm256_add_epi64(_mm256_mul_epi32(v0, xi), _mm256_mul_epi32(h0, xr)));
+        re1 = _mm256_add_epi64(re1, _mm256_sub_epi64(_mm256_mul_epi32(v1, xr), _mm256_mul_epi32(h1, xi)));
+        im1 = _mm256_add_epi64(im1, _mm256_add_epi64(_mm256_mul_epi32(v1, xi), _mm256_mul_epi32(h1, xr)));
+      }
+      __m256i* are = reinterpret_cast<__m256i*>(acc + ((static_cast<std::size_t>(b) * chunks + c) * 2) * kRowChunk);
+      __m256i* aim = are + 2;
+      _mm256_storeu_si256(are, _mm256_add_epi64(_mm256_loadu_si256(are), re0));
+      _mm256_storeu_si256(are + 1, _mm256_add_epi64(_mm256_loadu_si256(are + 1), re1));
+      _mm256_storeu_si256(aim, _mm256_add_epi64(_mm256_loadu_si256(aim), im0));
+      _mm256_storeu_si256(aim + 1, _mm256_add_epi64(_mm256_loadu_si256(aim + 1), im1));
+    }
+  }
+}
+
 bool cpu_has_avx2() {
   static const bool has = [] {
     if (const char* e = std::getenv("CIRCA_NO_AVX2"); e && *e && *e != '0') return false;
@@ -328,6 +363,11 @@ void circulant_mac(const CirculantShape& s, const WeightSpan& w, int run, bool v
   if (vector && w.narrow && cpu_has_avx2()) {
     mac_avx2(static_cast<const std::int16_t*>(w.words), w.bin_stride, w.c0, x.xa, x.xb, s.bins, s.chunks, s.q, run,
              c0, c1, acc);
+    return;
+  }
+  if (!w.narrow && cpu_has_avx2()) {
+    mac_avx2_wide(static_cast<const std::int32_t*>(w.words), w.bin_stride, w.c0, x.re, x.im, s.bins, s.chunks, s.q,
+                  c0, c1, acc);
     return;
   }
 #else

@@ -2,6 +2,8 @@
 // the definition alone.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -163,6 +165,51 @@ TEST(FixedCirculant, IntegerSumsEqualAHandComputedFrequencyProduct) {
       ASSERT_EQ(acc[FixedCirculant::acc_index(b, W.chunks(), i, 0)], re) << "bin " << b << " row " << i;
       ASSERT_EQ(acc[FixedCirculant::acc_index(b, W.chunks(), i, 1)], im) << "bin " << b << " row " << i;
     }
+}
+
+// Weights of more than 16 bits (Koios' Q4.14 with Q8.10 activations, and 24-bit ones) take the int32-pair vector
+// kernel: its sums equal the scalar reference's and a hand-computed frequency product, for every chunk start and
+// for a partial last chunk.
+TEST(FixedCirculant, WideWeightsVectorKernelEqualsTheScalarPath) {
+  for (const auto& [wq, aq] : {std::pair{QFormat{4, 14}, QFormat{8, 10}}, std::pair{QFormat{8, 16}, QFormat{8, 10}},
+                                std::pair{QFormat{4, 14}, QFormat{8, 8}}}) {
+    Numerics num;
+    num.weight = wq;
+    num.act = aq;
+    num.cell = aq;
+    for (const auto& [p, q, k] : {std::tuple{11, 30, 8}, std::tuple{64, 42, 16}, std::tuple{39, 64, 1}}) {
+      CirculantMatrix m = random_matrix(p, q, k, 91 + static_cast<std::uint64_t>(p), 1.5);
+      SatCounters sat;
+      FixedCirculant W({&m}, num, sat);
+      ASSERT_FALSE(W.narrow());
+      std::vector<std::int32_t> xq(static_cast<std::size_t>(q * k));
+      Rng rng(7);
+      for (auto& v : xq) v = static_cast<std::int32_t>(rng.uniform(-aq.max_raw(), aq.max_raw()));
+      FixedFft fft(k, num.tw_frac(), num.rounding);
+      FreqInput X;
+      fft_inputs({{xq.data(), q * k}}, fft, aq.bits(), X, sat);
+      for (int c0 = 0; c0 < W.chunks(); ++c0) {
+        std::vector<std::int64_t> a(W.acc_size(), 0), b(W.acc_size(), 0);
+        W.mac(X, c0, W.chunks(), a.data());
+        W.mac_scalar(X, c0, W.chunks(), b.data());
+        ASSERT_EQ(a, b) << wq.str() << " " << aq.str() << " p=" << p << " chunks [" << c0 << ", " << W.chunks() << ")";
+      }
+      std::vector<std::int64_t> acc(W.acc_size(), 0);
+      W.mac(X, 0, W.chunks(), acc.data());
+      for (int b = 0; b < W.bins(); ++b)
+        for (int i = 0; i < p; ++i) {
+          std::int64_t re = 0, im = 0;
+          for (int j = 0; j < q; ++j) {
+            const std::int64_t wr = W.w_re(b, i, j), wi = W.w_im(b, i, j);
+            const std::int64_t xr = X.re[b * q + j], xi = X.im[b * q + j];
+            re += wr * xr - wi * xi;
+            im += wr * xi + wi * xr;
+          }
+          ASSERT_EQ(acc[FixedCirculant::acc_index(b, W.chunks(), i, 0)], re) << "bin " << b << " row " << i;
+          ASSERT_EQ(acc[FixedCirculant::acc_index(b, W.chunks(), i, 1)], im) << "bin " << b << " row " << i;
+        }
+    }
+  }
 }
 
 TEST(FixedCirculant, AccumulatorTooNarrowIsRejected) {
