@@ -152,6 +152,16 @@ TEST(Observe, ReportHasTheSummaryFigures) {
   EXPECT_EQ(layers.rfind("layer,cycles,cycles_per_frame,ddr_bytes_read,fft_unit_busy_cycles", 0), 0u) << layers;
   const std::string units = slurp(units_run().dir + "/report.units.csv");
   EXPECT_EQ(units.rfind("name,tiles,busy_cycles,utilization,stall_input_cycles,stall_output_cycles,ops", 0), 0u);
+  const std::string buffers = slurp(units_run().dir + "/report.buffers.csv");
+  EXPECT_EQ(buffers.rfind("name,capacity_bytes,peak_bytes,peak_share,bytes_read,bytes_written,port_cycles", 0), 0u)
+      << buffers;
+  // Every buffer was used, within its capacity.
+  ASSERT_EQ(r["buffers"].size(), 7u);
+  for (const auto& b : r["buffers"]) {
+    EXPECT_GT(b["peak_bytes"].get<double>(), 0.0) << b["name"];
+    EXPECT_LE(b["peak_bytes"].get<double>(), b["capacity_bytes"].get<double>()) << b["name"];
+    EXPECT_GT(b["bytes_read"].get<double>(), 0.0) << b["name"];
+  }
 }
 
 TEST(Observe, VcdIsWellFormedAndCountsEveryTile) {
@@ -215,6 +225,7 @@ TEST(Observe, RerunsAreIdenticalApartFromDateAndWallClock) {
   EXPECT_EQ(slurp(a.dir + "/out.ark"), slurp(b.dir + "/out.ark"));
   EXPECT_EQ(slurp(a.dir + "/report.layers.csv"), slurp(b.dir + "/report.layers.csv"));
   EXPECT_EQ(slurp(a.dir + "/report.units.csv"), slurp(b.dir + "/report.units.csv"));
+  EXPECT_EQ(slurp(a.dir + "/report.buffers.csv"), slurp(b.dir + "/report.buffers.csv"));
   EXPECT_EQ(without_date(slurp(a.dir + "/wave.vcd")), without_date(slurp(b.dir + "/wave.vcd")));
   EXPECT_EQ(slurp(a.dir + "/timeline.json"), slurp(b.dir + "/timeline.json"));
   EXPECT_EQ(slurp(a.dir + "/mmio.log"), slurp(b.dir + "/mmio.log"));
