@@ -11,6 +11,7 @@
 #include "core/alignment.hpp"
 #include "core/atomic_file.hpp"
 #include "core/golden.hpp"
+#include "hwif/circa_regs.h"
 #include "core/kaldi_io.hpp"
 #include "core/npy.hpp"
 #include "core/per.hpp"
@@ -222,6 +223,16 @@ int run_vp(const RunOptions& o, const HwConfig& hw, const Numerics& num, const M
   auto t0 = std::chrono::steady_clock::now();
   VpRunResult r = run_on_vp(model, num, cfg, utts, obs, nullptr, ho);
   if (tty) std::fprintf(stderr, "\r\033[K");
+  if (r.driver_error == CIRCA_ERR_BUFFER) {
+    // The configuration's on-chip buffers cannot hold this model's job: bad input, named by the key to raise.
+    const std::string& d = r.detail;
+    const bool slots = d.find("slots") != std::string::npos;
+    std::string key = "buffer.weight_slots_kib";
+    if (!slots)
+      for (const char* b : {"input", "spectrum", "weight", "psum", "gates", "state", "output"})
+        if (d.rfind(std::string("the ") + b + " buffer", 0) == 0) key = std::string("buffer.") + b + "_kib";
+    throw InputError(hw.source + ": " + o.model + " does not fit: " + d + "; raise " + key);
+  }
   if (r.driver_error) throw std::runtime_error("virtual platform: " + r.error);
   RunFacts f;
   f.model = o.model;

@@ -52,6 +52,7 @@ void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& ut
   auto fail = [&](int code) {
     res.driver_error = code;
     res.error = circa_strerror(code);
+    if (code == CIRCA_ERR_BUFFER) res.detail = top.accel().layout_error();
   };
   host_cpu& cpu = top.cpu();
   accel_controller& acc = top.accel();

@@ -60,6 +60,7 @@ struct BufferReport {
 struct VpRunResult {
   int driver_error = 0;  // 0, or the circa_drv / device code that stopped the run
   std::string error;     // its string
+  std::string detail;    // the device's own words on it, when it has any (a layout that does not fit)
   std::vector<Utterance> outputs;
   std::vector<UtteranceStats> stats;
   SatCounters input_saturations;

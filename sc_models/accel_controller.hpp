@@ -97,6 +97,8 @@ public:
   cell_update& cell() { return *cell_; }
   onchip_buffer& buffer(Buf b) const { return *bufs_[static_cast<std::size_t>(b)]; }
   int last_error() const { return error_; }
+  // Why the last job's layout did not fit (the BUFFER error), in words: the buffer, the region, the bytes.
+  const std::string& layout_error() const { return layout_error_; }
   bool weights_on_chip() const { return on_chip_; }
   // Per-job frame-step completion times (cycles from START), for latency reports.
   const std::vector<std::uint64_t>& frame_done_cycles() const { return frame_done_; }
@@ -242,6 +244,7 @@ private:
   std::vector<Ctx> ctx_;
   std::vector<Ctx*> active_;  // the streams of the current step
   int phase_err_ = 0;
+  std::string layout_error_;
   std::string io_;
   // Input ring (RING_HEAD / RING_TAIL).
   std::uint32_t ring_head_ = 0, ring_tail_ = 0;

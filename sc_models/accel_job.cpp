@@ -42,6 +42,7 @@ int accel_controller::layout_job(const JobDesc& d) {
   const std::uint32_t sum_bits = static_cast<std::uint32_t>(num_.ifft_bits);
   const std::uint32_t acc_bits = static_cast<std::uint32_t>(num_.acc_bits);
   bool fits = true;
+  layout_error_.clear();
   auto reserve = [&](Buf b, const char* what, std::uint64_t count, std::uint32_t bits, std::uint32_t host) {
     BufRef r;
     r.buf = b;
@@ -49,6 +50,11 @@ int accel_controller::layout_job(const JobDesc& d) {
     const int id = buffer(b).reserve(what, count, bits, host);
     if (id < 0 || id > 32767) {
       fits = false;
+      const onchip_buffer& ob = buffer(b);
+      layout_error_ = std::string("the ") + buffer_name(b) + " buffer (" + std::to_string(ob.params().capacity_bytes) +
+                      " bytes) cannot hold " + what + " (" + std::to_string(count) + " values of " +
+                      std::to_string(bits) + " bits) after " + std::to_string(ob.used_bytes()) +
+                      " bytes of the job's other regions";
       return r;
     }
     r.region = static_cast<std::int16_t>(id);
@@ -91,6 +97,9 @@ int accel_controller::layout_job(const JobDesc& d) {
     out_mat_.w = reserve(Buf::weight, "output weights", out_mat_.bytes / wb, 8 * wb, wb);
   } else if (2 * max_tile_words * wb > p_.weight_slots_bytes) {
     fits = false;  // one EW-MAC tile's weights do not fit a slot
+    layout_error_ = "the weight buffer's two slots (" + std::to_string(p_.weight_slots_bytes) +
+                    " bytes) cannot hold two EW-MAC tiles of streamed weights (" +
+                    std::to_string(2 * max_tile_words * wb) + " bytes)";
   } else {
     slot_[0] = reserve(Buf::weight, "weight slot 0", max_tile_words, 8 * wb, wb);
     slot_[1] = reserve(Buf::weight, "weight slot 1", max_tile_words, 8 * wb, wb);

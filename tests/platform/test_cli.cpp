@@ -390,6 +390,19 @@ TEST(CliRunVp, ModelTooLargeForTheBufferStreamsItsWeightsBitExactly) {
   EXPECT_NE(on.out.find("weights on chip"), std::string::npos) << on.out;
 }
 
+// A configuration whose on-chip buffers cannot hold the model's job: the device ends the job with BUFFER, and the
+// CLI turns that into bad input: one line naming the buffer and the key to raise, exit code 2, no output written.
+TEST(CliRunVp, BuffersTooSmallForTheModelAreBadInput) {
+  const std::string d = fresh_dir("vp_small_buffer");
+  auto st = run_circa({"run", "--buffer.state_kib=1", "--out", d + "/o.ark"});
+  expect_input_error(st, "buffer.state_kib");
+  EXPECT_NE(st.err.find("the state buffer (1024 bytes) cannot hold"), std::string::npos) << st.err;
+  EXPECT_FALSE(std::filesystem::exists(d + "/o.ark"));
+  auto slots = run_circa({"run", "--buffer.weight_kib=0", "--buffer.weight_slots_kib=1", "--out", d + "/o.ark"});
+  expect_input_error(slots, "buffer.weight_slots_kib");
+  EXPECT_FALSE(std::filesystem::exists(d + "/o.ark"));
+}
+
 TEST(CliRunVp, DeviceCyclesDoNotDependOnTheQuantum) {
   std::vector<std::string> lines;
   std::vector<std::string> outs;
