@@ -72,6 +72,27 @@ std::uint64_t est_emac_tile(const HwConfig& c, std::uint64_t cmacs) {
   return cdiv(cmacs, static_cast<std::uint64_t>(i.emac_lanes)) * per_issue + i.emac_mult_latency + i.emac_add_latency;
 }
 
+// Pass mode (dataflow.rows_per_pass > 0, circulant matrices): block rows per pass, cycles per pass over q blocks,
+// and the pipeline depth (the multiplier and adder, plus the DFT when it is replayed in every pass).
+struct PassMode {
+  int rows = 0;  // 0: the lanes are a pool of complex MACs (est_emac_tile)
+  std::uint64_t pass = 0, depth = 0;
+};
+
+PassMode pass_mode(const HwConfig& c, const MatvecShape& s) {
+  const auto& i = c.ints;
+  PassMode pm;
+  if (i.rows_per_pass == 0 || s.k == 1) return pm;
+  pm.rows = static_cast<int>(i.rows_per_pass) * static_cast<int>(std::min<long long>(i.gates_per_pass, s.gates));
+  const std::uint64_t per = i.emac_banks >= 2 ? 1 : static_cast<std::uint64_t>(i.emac_add_latency);
+  const long long ii = std::max(i.emac_block_ii, i.spectrum_per_pass ? i.fft_ii : 1LL);
+  pm.pass = static_cast<std::uint64_t>(s.q) * per * static_cast<std::uint64_t>(ii);
+  pm.depth = static_cast<std::uint64_t>(i.emac_mult_latency + i.emac_add_latency);
+  if (i.spectrum_per_pass)
+    pm.depth += static_cast<std::uint64_t>(log2_ceil(s.k)) * i.fft_stage_latency + i.fft_io_latency;
+  return pm;
+}
+
 std::uint64_t est_act_tile(const HwConfig& c, int cells) {
   // Three lookups per cell (LSTMP: i, f, g; GRU: r, z, n), `lanes` a cycle, then the pipeline depth.
   return cdiv(3 * static_cast<std::uint64_t>(cells), static_cast<std::uint64_t>(c.ints.act_lanes)) + c.ints.act_latency;
@@ -108,16 +129,16 @@ std::vector<MatvecShape> frame_matvecs(const Model& m) {
     // An LSTMP whose input and recurrent matrices share k accumulates both in one frequency sum: one matvec over
     // [x | r'] and one IFFT per gate block row. GRU keeps them apart (n needs W_nr h' on its own).
     if (m.arch == Arch::lstmp && kx == kr) {
-      out.push_back({pre + "gates [W_x | W_r]", gates * cell / kx, qx + qr, kx});
+      out.push_back({pre + "gates [W_x | W_r]", gates * cell / kx, qx + qr, kx, gates});
     } else {
-      out.push_back({pre + "gates W_x", gates * cell / kx, qx, kx});
-      out.push_back({pre + "gates W_r", gates * cell / kr, qr, kr});
+      out.push_back({pre + "gates W_x", gates * cell / kx, qx, kx, gates});
+      out.push_back({pre + "gates W_r", gates * cell / kr, qr, kr, gates});
     }
     if (m.arch == Arch::lstmp && m.proj_dim > 0)
-      out.push_back({pre + "projection", m.proj_dim / L.w_proj.k, cell / L.w_proj.k, L.w_proj.k});
+      out.push_back({pre + "projection", m.proj_dim / L.w_proj.k, cell / L.w_proj.k, L.w_proj.k, 1});
     in = rec;
   }
-  out.push_back({"output (dense)", m.num_classes, in, 1});
+  out.push_back({"output (dense)", m.num_classes, in, 1, 1});
   return out;
 }
 
@@ -143,9 +164,11 @@ PerfEstimate estimate_perf(const HwConfig& c, const Model& m) {
   for (const MatvecShape& s : shapes) {
     MatvecCycles mc;
     mc.shape = s;
+    const PassMode pm = pass_mode(c, s);
+    const bool replayed = pm.rows > 0 && I.spectrum_per_pass;  // the DFT's time is in the passes
     for (int j = 0; j < s.q; j += static_cast<int>(I.tile_fft_blocks)) {
       const int n = std::min<int>(s.q - j, static_cast<int>(I.tile_fft_blocks));
-      mc.fft += est_fft_tile(c, n, s.k);
+      if (!replayed) mc.fft += est_fft_tile(c, n, s.k);
       ++mc.fft_tiles;
     }
     const int chunks = static_cast<int>(cdiv(static_cast<std::uint64_t>(s.p), kChunkRows));
@@ -154,8 +177,20 @@ PerfEstimate estimate_perf(const HwConfig& c, const Model& m) {
       const int ch1 = std::min<int>(chunks, ch + static_cast<int>(I.tile_emac_chunks));
       const int rows = std::min(s.p, ch1 * kChunkRows) - ch * kChunkRows;
       const std::uint64_t cm = static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(s.q) * s.bins();
-      mac.push_back(est_emac_tile(c, cm));
-      ifft.push_back(est_fft_tile(c, rows, s.k));
+      int pieces = 1;
+      ++mc.emac_tiles;
+      if (pm.rows > 0) {
+        // One piece per pass: the first carries the pipeline's depth; each goes on to the IFFT on its own (a
+        // streamed tile's fetch precedes its first piece).
+        pieces = static_cast<int>(cdiv(static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(pm.rows)));
+        for (int j = 0; j < pieces; ++j) {
+          mac.push_back(pm.pass + (j == 0 ? pm.depth : 0));
+          ifft.push_back(est_fft_tile(c, std::min(pm.rows, rows - j * pm.rows), s.k));
+        }
+      } else {
+        mac.push_back(est_emac_tile(c, cm));
+        ifft.push_back(est_fft_tile(c, rows, s.k));
+      }
       mc.cmacs += cm;
       if (!e.weights_on_chip) {
         const std::uint64_t bytes = static_cast<std::uint64_t>(s.bins()) * static_cast<std::uint64_t>(ch1 - ch) *
@@ -163,10 +198,10 @@ PerfEstimate estimate_perf(const HwConfig& c, const Model& m) {
         // A tile's fetch is one row per bin, a matrix stride apart: its first row lands on a bank where the previous
         // tile left another row open (the later rows' activations overlap the transfers ahead of them).
         fetch.push_back(est_dma(c, bytes, true));
+        fetch.insert(fetch.end(), static_cast<std::size_t>(pieces - 1), 0);
         mc.stream_bytes += bytes;
       }
     }
-    mc.emac_tiles = mac.size();
     for (std::uint64_t v : mac) mc.emac += v;
     for (std::uint64_t v : ifft) mc.ifft += v;
     for (std::uint64_t v : fetch) mc.stream += v;

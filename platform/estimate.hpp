@@ -23,6 +23,7 @@ struct MatvecShape {
   int p = 0;         // block rows
   int q = 0;         // block columns (input blocks)
   int k = 1;         // block size
+  int gates = 1;     // gate matrices stacked in its rows (the gate matvecs: 4 for an LSTMP, 3 for a GRU)
   int bins() const { return k / 2 + 1; }
 };
 

@@ -115,6 +115,8 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
     if (v < k.lo || v > k.hi)
       bad(k.key, "must be " + std::to_string(k.lo) + ".." + std::to_string(k.hi) + got(v));
   }
+  if (c.ints.spectrum_per_pass && !c.ints.rows_per_pass)
+    bad("dataflow.spectrum_per_pass", "needs passes: set dataflow.rows_per_pass too");
   if (c.ints.ddr_burst_length % 2) bad("ddr.burst_length", "must be even" + got(c.ints.ddr_burst_length));
   const long long burst = c.ints.ddr_bus_bytes * c.ints.ddr_burst_length;
   if (c.ints.ddr_page_bytes % burst)
@@ -138,6 +140,11 @@ const std::vector<HwIntKey>& hw_int_keys() {
       {"emac.mult_latency", &I::emac_mult_latency, 0, 64, "multiplier pipeline cycles"},
       {"emac.add_latency", &I::emac_add_latency, 1, 64, "adder pipeline cycles"},
       {"emac.block_ii", &I::emac_block_ii, 1, 64, "cycles between input blocks entering a MAC lane (1: every cycle)"},
+      {"dataflow.rows_per_pass", &I::rows_per_pass, 0, 64,
+       "block rows (of each gate) the EW-MAC computes per pass over the input (0: a pool of lanes)"},
+      {"dataflow.gates_per_pass", &I::gates_per_pass, 1, 4, "gates whose rows share one pass (with rows_per_pass)"},
+      {"dataflow.spectrum_per_pass", &I::spectrum_per_pass, 0, 1,
+       "1: the input's DFT is recomputed in every pass, inside the MAC pipeline; 0: once per frame, buffered"},
       {"activation.lanes", &I::act_lanes, 1, 4096, "activation lookups per cycle"},
       {"activation.latency", &I::act_latency, 0, 64, "activation pipeline cycles"},
       {"cell.lanes", &I::cell_lanes, 1, 4096, "cell updates per cycle"},

@@ -106,6 +106,8 @@ json build_report(const RunFacts& f) {
     json row = {{"layer", l + 1 == r.layers.size() ? std::string("output") : std::to_string(l)},
                 {"cycles", r.layers[l].cycles},
                 {"cycles_per_frame", f.frames ? static_cast<double>(r.layers[l].cycles) / f.frames : 0.0},
+                {"last_frame_cycles", r.layers[l].last_cycles},
+                {"first_output_cycles", r.layers[l].first_output_cycles},
                 {"ddr_bytes_read", r.layers[l].ddr_rd}};
     for (const UnitReport& u : r.units) {
       const auto& b = u.stats.busy_by_layer;

@@ -37,6 +37,9 @@ VpConfig vp_config_of(const HwConfig& c) {
   a.fft = FftParams{n(i.fft_lanes), n(i.fft_ii), n(i.fft_stage_latency), n(i.fft_io_latency)};
   a.emac = EmacParams{n(i.emac_lanes), n(i.emac_dsp_per_cmac), n(i.emac_banks), n(i.emac_mult_latency),
                       n(i.emac_add_latency), n(i.emac_block_ii)};
+  a.rows_per_pass = n(i.rows_per_pass);
+  a.gates_per_pass = n(i.gates_per_pass);
+  a.spectrum_per_pass = i.spectrum_per_pass != 0;
   a.act = ActivationParams{n(i.act_lanes), n(i.act_latency)};
   a.cell = CellUpdateParams{n(i.cell_lanes), n(i.cell_latency)};
   a.fifo_depth = n(i.fifo_depth);

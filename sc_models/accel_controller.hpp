@@ -47,6 +47,12 @@ struct AccelParams {
   int fft_tile_blocks = 32;    // input blocks per FFT tile
   int emac_tile_chunks = 2;    // row chunks (8 block rows each) per EW-MAC tile: C-LSTM computes 16 rows at once
   int cell_tile = 128;         // cells per activation / cell-update tile
+  // Dataflow (docs/perf.md, "Passes"): with rows_per_pass > 0 the EW-MAC computes that many block rows of each of
+  // gates_per_pass gates side by side, in one pass over the input's blocks; with spectrum_per_pass the input's DFT
+  // is recomputed in every pass inside the MAC pipeline instead of once per frame.
+  int rows_per_pass = 0;
+  int gates_per_pass = 4;
+  bool spectrum_per_pass = false;
   std::uint64_t weight_buffer_bytes = 4u << 20;  // on-chip weight buffer (KU060: 38 Mb of BRAM in all)
   std::uint64_t weight_slots_bytes = 256u << 10;  // the two slots streamed weights pass through
   std::uint32_t weight_buffer_ports = 0;          // words per cycle; 0: as many as the EW-MAC needs
@@ -83,8 +89,11 @@ public:
   void bind_memory(mem_port& m) { mem_ = &m; }
   const AccelCounters& counters() const { return cnt_; }
   // Per layer (the output layer last): cycles spent in its stages, DDR bytes read for it. Whole run, all jobs.
+  // For the last frame (of the first group): its cycles, and the cycles from the layer's start to its first output
+  // values (the first tile, or pass, of the phase that writes the layer's output) leaving their unit.
   struct LayerTotals {
     std::uint64_t cycles = 0, ddr_rd = 0;
+    std::uint64_t last_cycles = 0, first_output_cycles = 0;
   };
   const std::vector<LayerTotals>& layer_totals() const { return layer_totals_; }
   void set_trace(bool on) { trace_ = on; }
@@ -170,6 +179,7 @@ private:
     char what = 'G';              // G, R, P, O or C (cells)
     int frame = 0;
     std::size_t group = 1;        // EW-MAC: streams per chunk range
+    bool layer_output = false;    // its results are the layer's output (r: the projection, else the cells)
   };
   int run_step(const JobDesc& d, std::uint32_t t);
   // The phases of one group's step into ph (reusing its elements); how many.
@@ -180,6 +190,9 @@ private:
   sc_core::sc_fifo<Tile>& queue_in(int q);
   sc_core::sc_fifo<Tile>& queue_out(int q);
   void run_wave(Phase* a, Phase* b);
+  // When the current frame's layer of group A first had output values (run_wave sets it, run_step reads it).
+  sc_core::sc_time first_output_at_;
+  bool first_output_seen_ = false;
 
   // --- weight streaming (accel_weights.cpp) ---
   // Before EW-MAC tile i of phase p, weights streamed: the fetch of its chunk range when it is the range's first.

@@ -77,6 +77,16 @@ Tile accel_controller::matvec_tile(const Ctx& c, std::size_t l, Mv which, int f)
   t.vector = t.narrow && num_.act.bits() <= 16;
   t.w_stride = m->shape.chunks;
   t.w_c0 = 0;
+  if (p_.rows_per_pass > 0 && m->shape.k > 1) {
+    // Passes: rows_per_pass block rows of each of gates_per_pass gates (a projection is one "gate").
+    const int gates = job_.arch == Arch::lstmp ? 4 : 3;
+    t.pass_rows = p_.rows_per_pass * (which == Mv::G || which == Mv::R ? std::min(p_.gates_per_pass, gates) : 1);
+    if (p_.spectrum_per_pass) {
+      t.spectrum_replayed = true;
+      t.pass_ii = p_.fft.ii;
+      t.pass_depth = static_cast<int>(p_.fft.latency(m->shape.k));
+    }
+  }
   return t;
 }
 
@@ -134,6 +144,7 @@ accel_controller::Phase& accel_controller::next_phase(std::vector<Phase>& ph) {
   p.after = nullptr;
   p.mat = nullptr;
   p.group = 1;
+  p.layer_output = false;
   return p;
 }
 
@@ -180,12 +191,14 @@ std::size_t accel_controller::build_phases(const JobDesc& d, const std::vector<C
       }
     }
     if (!M.P.empty()) matvec_phases(g, l, Mv::P, f, ph);
+    ph[used_phases_ - 1].layer_output = true;
     // The layer's r is complete: it becomes r' (and the next layer's input).
     ph[used_phases_ - 1].after = [&g, l] {
       for (Ctx* c : g) c->layers[l].cur ^= 1;
     };
   }
   matvec_phases(g, 0, Mv::O, f, ph);
+  ph[used_phases_ - 1].layer_output = true;
   const std::size_t aw = word_bytes(num_.act);
   const std::uint64_t fout = static_cast<std::uint64_t>(d.classes) * aw;
   ph[used_phases_ - 1].after = [this, &g, f, fout, aw] {
@@ -226,6 +239,14 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
     bool fetch;  // EW-MAC phase with streamed weights
     std::size_t issued, collected;
   };
+  auto collect = [&](Lane& x) {
+    const Tile t = x.done->read();
+    if (x.p->layer_output && x.p == a && !first_output_seen_) {
+      first_output_seen_ = true;
+      first_output_at_ = sc_time_stamp();
+    }
+    if (t.piece_last) ++x.collected;
+  };
   auto lane_of = [&](Phase* p) { return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 && !on_chip_, 0, 0}; };
   auto run_lanes = [&](Lane* lanes, std::size_t n) {
     if (n == 1) {
@@ -238,8 +259,7 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
           if (x.p->q == 1) ++emac_issued_;
           x.in->write(x.p->tiles[x.issued++]);
         } else if (x.done->num_available() > 0 || x.issued == total || reset_req_) {
-          x.done->read();
-          ++x.collected;
+          collect(x);
         } else {
           wait(x.in->data_read_event() | x.done->data_written_event());
         }
@@ -258,8 +278,7 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
           moved = true;
         }
         if (x.collected < x.issued && x.done->num_available() > 0) {
-          x.done->read();
-          ++x.collected;
+          collect(x);
           moved = true;
         }
         busy = busy || x.collected < x.issued || (x.issued < x.p->tiles.size() && !reset_req_);
@@ -321,6 +340,7 @@ int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
   std::uint64_t rd_mark = cnt_.ddr_rd;
   // Cycles go to the layer group A is in; the last wave (B's output layer alone) to the output layer.
   const std::size_t waves = na + (nb == 0 ? 0 : 1);
+  first_output_seen_ = false;
   for (std::size_t w = 0; w < waves; ++w) {
     Phase* a = w < na ? &pa_[w] : nullptr;
     Phase* b = w >= 1 && w - 1 < nb ? &pb_[w - 1] : nullptr;
@@ -330,7 +350,11 @@ int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
     const std::size_t l = a ? a->layer : nl;
     const bool layer_ends = !a || w + 1 == na || pa_[w + 1].layer != l;
     if (layer_ends && (a || w == na)) {
-      layer_totals_[l].cycles += p_.clock.to_cycles(sc_time_stamp() - mark);
+      LayerTotals& lt = layer_totals_[l];
+      lt.last_cycles = p_.clock.to_cycles(sc_time_stamp() - mark);
+      lt.cycles += lt.last_cycles;
+      lt.first_output_cycles = first_output_seen_ ? p_.clock.to_cycles(first_output_at_ - mark) : lt.last_cycles;
+      first_output_seen_ = false;
       layer_totals_[l].ddr_rd += cnt_.ddr_rd - rd_mark;
       mark = sc_time_stamp();
       rd_mark = cnt_.ddr_rd;

@@ -49,9 +49,53 @@ void emac_array::run() {
     ports.add(t.op[kSpectrum], n, false);
     ports.add(t.op[kPsum], static_cast<std::uint64_t>(t.end - t.begin) * kRowChunk * s.bins * 2, true);
     stats_.ops += cmacs;
-    charge(t, p_.tile_cycles(cmacs), p_.issue_cycles(cmacs), ports.max());
-    give(out, t);
+    if (t.pass_rows <= 0) {
+      charge(t, p_.tile_cycles(cmacs), p_.issue_cycles(cmacs), ports.max());
+      give(out, t);
+      continue;
+    }
+    // Passes: each pass streams the q input blocks once and leaves its rows' sums after the pipeline's depth; the
+    // rows of one pass go on to the IFFT as a piece while the next pass runs.
+    const int r0 = t.begin * kRowChunk, r1 = std::min(s.p, t.end * kRowChunk);
+    const std::uint64_t passes = pass_count(r1 - r0, t.pass_rows);
+    const std::uint64_t pass = pass_cycles(s.q, t.pass_ii);
+    const std::uint64_t cycles = book(t, passes * pass + pass_depth(t), passes * pass, ports.max());
+    if (trace_) {
+      tile_index.write(t.seq);
+      busy.write(true);
+    }
+    std::uint64_t left = cycles;
+    for (std::uint64_t i = 0; i < passes; ++i) {
+      const std::uint64_t dt = i == 0 ? cycles - (passes - 1) * pass : pass;  // the first piece carries the depth
+      left -= dt;
+      if (trace_ && left == 0) {
+        if (dt > 1) wait(clk_.cycles(dt - 1));
+        busy.write(false);
+        wait(clk_.cycles(1));
+      } else {
+        wait(clk_.cycles(dt));
+      }
+      Tile piece = t;
+      piece.row0 = r0 + static_cast<int>(i) * t.pass_rows;
+      piece.row1 = std::min(r1, piece.row0 + t.pass_rows);
+      piece.piece_last = i + 1 == passes;
+      piece.last = t.last && piece.piece_last;
+      give(out, piece);
+    }
   }
+}
+
+std::uint64_t emac_array::pass_count(int rows, int pass_rows) {
+  return ceil_div(static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(pass_rows));
+}
+
+std::uint64_t emac_array::pass_cycles(int q, int pass_ii) const {
+  const std::uint64_t per = p_.banks >= 2 ? 1 : static_cast<std::uint64_t>(p_.add_latency);
+  return static_cast<std::uint64_t>(q) * per * static_cast<std::uint64_t>(std::max(p_.block_ii, pass_ii));
+}
+
+std::uint64_t emac_array::pass_depth(const Tile& t) const {
+  return static_cast<std::uint64_t>(p_.mult_latency + p_.add_latency + t.pass_depth);
 }
 
 }  // namespace circa

@@ -9,6 +9,11 @@
 // DSPs = lanes * dsp_per_cmac (3 with the Gauss trick, 4 direct). Operands come from the spectrum and weight
 // buffers and the sums go to the partial-sum buffer; when their ports need more cycles than the issue part
 // ceil(R*q*B / lanes) * (...), the tile takes the ports' cycles instead (unit_base::charge).
+//
+// Pass mode (dataflow.rows_per_pass, Tile::pass_rows = P rows per pass): the lanes are wired to P block rows, each
+// bin of each row its own lane, and one pass streams the q input blocks through them (the Koios gate cores):
+//   cycles = ceil(R / P) * q * (banks >= 2 ? 1 : add_latency) * max(block_ii, pass_ii) + mult + add + pass_depth
+// and each pass's rows leave for the IFFT as a piece of the tile, one pass after another.
 #pragma once
 
 #include <systemc>
@@ -49,6 +54,11 @@ public:
   }
   // Complex MACs of a tile (real block rows only: padding rows of the last chunk are not computed in hardware).
   static std::uint64_t tile_cmacs(const CirculantShape& s, int c0, int c1);
+  // Pass mode (Tile::pass_rows > 0): passes for `rows` block rows; cycles of one pass over q input blocks (each
+  // block every max(block_ii, pass_ii) cycles, times add_latency with one bank); the pipeline's depth.
+  static std::uint64_t pass_count(int rows, int pass_rows);
+  std::uint64_t pass_cycles(int q, int pass_ii) const;
+  std::uint64_t pass_depth(const Tile& t) const;
 
 private:
   void run();

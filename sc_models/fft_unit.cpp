@@ -69,13 +69,17 @@ void fft_unit_t<D>::run() {
       }
       ports.add(t.op[kSpectrum], static_cast<std::uint64_t>(n) * t.shape.bins, true);
     } else {
-      // The EW-MAC's tiles as they are: row chunks [begin, end), block rows [8 begin, min(8 end, p)).
-      const int r0 = t.begin * kRowChunk, r1 = std::min(t.shape.p, t.end * kRowChunk);
+      // The EW-MAC's tiles as they are: row chunks [begin, end), block rows [8 begin, min(8 end, p)); in pass
+      // mode, one pass's rows [row0, row1).
+      const bool piece = t.row0 >= 0;
+      const int r0 = piece ? t.row0 : t.begin * kRowChunk;
+      const int r1 = piece ? t.row1 : std::min(t.shape.p, t.end * kRowChunk);
       n = r1 - r0;
       const std::int64_t* acc = bufs_.values<std::int64_t>(t.op[kPsum]);
       std::int64_t* y = bufs_.values<std::int64_t>(t.op[kSums]);
       ifft_rows(t.shape, acc, r0, r1, f, num_, y + static_cast<std::size_t>(r0) * k, stats_.sat);
-      ports.add(t.op[kPsum], static_cast<std::uint64_t>(t.end - t.begin) * kRowChunk * t.shape.bins * 2, false);
+      const std::uint64_t sum_rows = piece ? static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(t.end - t.begin) * kRowChunk;
+      ports.add(t.op[kPsum], sum_rows * t.shape.bins * 2, false);
       ports.add(t.op[kSums], static_cast<std::uint64_t>(n) * k, true);
       if (t.post != TilePost::none) {
         // The write-back stage: projection r into the state buffer, logits (with their bias) into the output buffer.
@@ -86,7 +90,10 @@ void fft_unit_t<D>::run() {
       }
     }
     stats_.ops += static_cast<std::uint64_t>(n);
-    charge(t, p_.tile_cycles(n, k), p_.issue_cycles(n), ports.max());
+    if (D == FftDirection::forward && t.spectrum_replayed)
+      book(t, 0, 0, 0);  // recomputed in every pass of the EW-MAC, whose time includes it
+    else
+      charge(t, p_.tile_cycles(n, k), p_.issue_cycles(n), ports.max());
     give(out, t);
   }
 }

@@ -40,6 +40,19 @@ void unit_base::record(const sc_time& start, const sc_time& end, std::uint32_t s
 }
 
 void unit_base::charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue, std::uint64_t ports) {
+  cycles = book(t, cycles, issue, ports);
+  if (!trace_) {
+    wait(clk_.cycles(cycles));
+    return;
+  }
+  tile_index.write(t.seq);
+  busy.write(true);
+  if (cycles > 1) wait(clk_.cycles(cycles - 1));
+  busy.write(false);
+  wait(clk_.cycles(1));
+}
+
+std::uint64_t unit_base::book(const Tile& t, std::uint64_t cycles, std::uint64_t issue, std::uint64_t ports) {
   if (done_hook_) done_hook_(t);
   if (ports > issue) {
     stats_.port_cycles += ports - issue;
@@ -60,15 +73,7 @@ void unit_base::charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue,
     const sc_time now = sc_time_stamp();
     record(now, now + clk_.cycles(cycles), t.seq, t.frame, t.layer);
   }
-  if (!trace_) {
-    wait(clk_.cycles(cycles));
-    return;
-  }
-  tile_index.write(t.seq);
-  busy.write(true);
-  if (cycles > 1) wait(clk_.cycles(cycles - 1));
-  busy.write(false);
-  wait(clk_.cycles(1));
+  return cycles;
 }
 
 const char* buffer_name(Buf b) {

@@ -51,6 +51,16 @@ struct Tile {
   bool vector = false;    // 16-bit weights and activations: the pairwise kernel applies
   bool narrow = true;     // 16-bit weight words
   int w_stride = 0, w_c0 = 0;  // the weight region's span (WeightSpan::bin_stride, c0)
+  // Passes (dataflow.rows_per_pass): block rows per pass (0: the lanes are a pool of complex MACs), cycles per input
+  // block within a pass, and pipeline depth added by a DFT replayed inside the passes.
+  int pass_rows = 0, pass_ii = 1, pass_depth = 0;
+  // dataflow.spectrum_per_pass: the input's DFT is recomputed in every pass, inside the EW-MAC's pipeline. The FFT
+  // unit still computes the spectrum once per frame (the values are the same every time) but charges no time.
+  bool spectrum_replayed = false;
+  // A piece of an EW-MAC tile in pass mode: block rows [row0, row1) leave after their pass; piece_last marks the
+  // tile's last piece (the scheduler collects a tile once). row0 < 0: the whole tile.
+  int row0 = -1, row1 = -1;
+  bool piece_last = true;
   // Cell tiles.
   Arch arch = Arch::lstmp;
   int cell = 0;
@@ -121,6 +131,8 @@ protected:
   // which operands stream through the buffers' ports: when the ports need more (`ports`), the tile takes
   // cycles - issue + ports.
   void charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue = 0, std::uint64_t ports = 0);
+  // charge()'s bookkeeping alone (hook, port cycles, statistics, timeline): returns the cycles the tile takes.
+  std::uint64_t book(const Tile& t, std::uint64_t cycles, std::uint64_t issue, std::uint64_t ports);
 
   // A span of work that is not a charge() (the DMA's burst groups), for the timeline.
   void record(const sc_core::sc_time& start, const sc_core::sc_time& end, std::uint32_t seq, int frame, int layer);

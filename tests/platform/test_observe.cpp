@@ -149,7 +149,7 @@ TEST(Observe, ReportHasTheSummaryFigures) {
   EXPECT_TRUE(r.contains("wall_clock"));
   // The CSVs beside it, with stable headers.
   const std::string layers = slurp(units_run().dir + "/report.layers.csv");
-  EXPECT_EQ(layers.rfind("layer,cycles,cycles_per_frame,ddr_bytes_read,fft_unit_busy_cycles", 0), 0u) << layers;
+  EXPECT_EQ(layers.rfind("layer,cycles,cycles_per_frame,last_frame_cycles,first_output_cycles,ddr_bytes_read,fft_unit_busy_cycles", 0), 0u) << layers;
   const std::string units = slurp(units_run().dir + "/report.units.csv");
   EXPECT_EQ(units.rfind("name,tiles,busy_cycles,utilization,stall_input_cycles,stall_output_cycles,ops", 0), 0u);
   const std::string buffers = slurp(units_run().dir + "/report.buffers.csv");
