@@ -77,6 +77,8 @@ std::uint64_t est_emac_tile(const HwConfig& c, std::uint64_t cmacs) {
 struct PassMode {
   int rows = 0;  // 0: the lanes are a pool of complex MACs (est_emac_tile)
   std::uint64_t pass = 0, depth = 0;
+  std::uint64_t first = 0;  // the matrix's first pass (one block's issue when the projection's runs apart)
+  bool ordered = false;     // the matrix in one tile, each pass the same rows of every gate
 };
 
 PassMode pass_mode(const HwConfig& c, const MatvecShape& s) {
@@ -84,9 +86,12 @@ PassMode pass_mode(const HwConfig& c, const MatvecShape& s) {
   PassMode pm;
   if (i.rows_per_pass == 0 || s.k == 1) return pm;
   pm.rows = static_cast<int>(i.rows_per_pass) * static_cast<int>(std::min<long long>(i.gates_per_pass, s.gates));
+  const long long chunks = static_cast<long long>(cdiv(static_cast<std::uint64_t>(s.p), kChunkRows));
+  pm.ordered = s.gates > 1 && i.gates_per_pass >= s.gates && i.tile_emac_chunks >= chunks && s.p % s.gates == 0;
   const std::uint64_t per = i.emac_banks >= 2 ? 1 : static_cast<std::uint64_t>(i.emac_add_latency);
   const long long ii = std::max(i.emac_block_ii, i.spectrum_per_pass ? i.fft_ii : 1LL);
   pm.pass = static_cast<std::uint64_t>(s.q) * per * static_cast<std::uint64_t>(ii);
+  pm.first = s.projection && i.projection_first_pass ? per * static_cast<std::uint64_t>(ii) : pm.pass;
   pm.depth = static_cast<std::uint64_t>(i.emac_mult_latency + i.emac_add_latency);
   if (i.spectrum_per_pass)
     pm.depth += static_cast<std::uint64_t>(log2_ceil(s.k)) * i.fft_stage_latency + i.fft_io_latency;
@@ -129,13 +134,14 @@ std::vector<MatvecShape> frame_matvecs(const Model& m) {
     // An LSTMP whose input and recurrent matrices share k accumulates both in one frequency sum: one matvec over
     // [x | r'] and one IFFT per gate block row. GRU keeps them apart (n needs W_nr h' on its own).
     if (m.arch == Arch::lstmp && kx == kr) {
-      out.push_back({pre + "gates [W_x | W_r]", gates * cell / kx, qx + qr, kx, gates});
+      out.push_back({pre + "gates [W_x | W_r]", gates * cell / kx, qx + qr, kx, gates, static_cast<int>(l)});
     } else {
-      out.push_back({pre + "gates W_x", gates * cell / kx, qx, kx, gates});
-      out.push_back({pre + "gates W_r", gates * cell / kr, qr, kr, gates});
+      out.push_back({pre + "gates W_x", gates * cell / kx, qx, kx, gates, static_cast<int>(l)});
+      out.push_back({pre + "gates W_r", gates * cell / kr, qr, kr, gates, static_cast<int>(l)});
     }
     if (m.arch == Arch::lstmp && m.proj_dim > 0)
-      out.push_back({pre + "projection", m.proj_dim / L.w_proj.k, cell / L.w_proj.k, L.w_proj.k, 1});
+      out.push_back({pre + "projection", m.proj_dim / L.w_proj.k, cell / L.w_proj.k, L.w_proj.k, 1,
+                     static_cast<int>(l), true});
     in = rec;
   }
   out.push_back({"output (dense)", m.num_classes, in, 1, 1});
@@ -182,10 +188,18 @@ PerfEstimate estimate_perf(const HwConfig& c, const Model& m) {
       if (pm.rows > 0) {
         // One piece per pass: the first carries the pipeline's depth; each goes on to the IFFT on its own (a
         // streamed tile's fetch precedes its first piece).
-        pieces = static_cast<int>(cdiv(static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(pm.rows)));
+        // Ordered: ceil((p / G) / P) passes of P rows in each of the G gates; else ceil(rows / (P * G)) passes.
+        const int span = pm.ordered ? s.p / s.gates : rows, step = pm.ordered ? pm.rows / s.gates : pm.rows;
+        pieces = static_cast<int>(cdiv(static_cast<std::uint64_t>(span), static_cast<std::uint64_t>(step)));
         for (int j = 0; j < pieces; ++j) {
-          mac.push_back(pm.pass + (j == 0 ? pm.depth : 0));
-          ifft.push_back(est_fft_tile(c, std::min(pm.rows, rows - j * pm.rows), s.k));
+          mac.push_back((j == 0 ? (ch == 0 ? pm.first : pm.pass) + pm.depth : pm.pass));
+          const int piece_rows = std::min(step, span - j * step) * (pm.ordered ? s.gates : 1);
+          ifft.push_back(est_fft_tile(c, piece_rows, s.k));
+        }
+        if (pm.ordered) {
+          mc.piece_mac = mac;
+          mc.piece_ifft = ifft;
+          mc.cells_per_piece = step * s.k;
         }
       } else {
         mac.push_back(est_emac_tile(c, cm));
@@ -230,14 +244,42 @@ PerfEstimate estimate_perf(const HwConfig& c, const Model& m) {
   // Element-wise stage per layer: activation -> cell update pipelined over cell tiles.
   for (std::size_t l = 0; l < m.layers.size(); ++l) {
     std::vector<std::uint64_t> act, cell;
+    std::vector<int> ends;
     for (int u = 0; u < m.cell_dim; u += static_cast<int>(I.tile_cells)) {
       const int n = std::min<int>(m.cell_dim - u, static_cast<int>(I.tile_cells));
       act.push_back(est_act_tile(c, n));
       cell.push_back(est_cell_tile(c, n));
+      ends.push_back(u + n);
     }
     for (std::uint64_t v : act) e.act += v;
     for (std::uint64_t v : cell) e.cell += v;
-    e.path_cells += pipeline_makespan({act, cell});
+    // The layer's gate matvecs (one, unless its input and recurrent k differ).
+    std::vector<const MatvecCycles*> gm;
+    for (const MatvecCycles& mc : e.matvecs)
+      if (mc.shape.layer == static_cast<int>(l) && mc.shape.gates > 1) gm.push_back(&mc);
+    if (I.overlap_cells && gm.size() == 1 && gm[0]->cells_per_piece > 0) {
+      // The cells follow the passes: tile i starts once the IFFT has the piece that completes its last cell. What
+      // the flow (EW-MAC pieces -> IFFT -> activation -> cell update) takes beyond the gates' own pipeline is the
+      // element-wise stage's share of the critical path.
+      const MatvecCycles& g = *gm[0];
+      std::vector<std::uint64_t> ifft_done(g.piece_mac.size());
+      std::uint64_t mac_t = 0, ifft_t = 0;
+      for (std::size_t j = 0; j < g.piece_mac.size(); ++j) {
+        mac_t += g.piece_mac[j];
+        ifft_t = std::max(ifft_t, mac_t) + g.piece_ifft[j];
+        ifft_done[j] = ifft_t;
+      }
+      std::uint64_t act_t = 0, cell_t = 0;
+      for (std::size_t i = 0; i < act.size(); ++i) {
+        const std::size_t need = std::min(ifft_done.size(), cdiv(static_cast<std::uint64_t>(ends[i]),
+                                                                  static_cast<std::uint64_t>(g.cells_per_piece))) - 1;
+        act_t = std::max(act_t, ifft_done[need]) + act[i];
+        cell_t = std::max(cell_t, act_t) + cell[i];
+      }
+      e.path_cells += std::max(cell_t, ifft_t) - g.mac_pipe;
+    } else {
+      e.path_cells += pipeline_makespan({act, cell});
+    }
     e.cells += static_cast<std::uint64_t>(m.cell_dim);
     // LSTMP: i, f, g, o, tanh(c); GRU: r, z, n. Buffer words per cell: LSTMP reads 4 gate sums, c', 3 peepholes and
     // 4 biases and writes c, m (14); GRU reads 6 sums, 6 biases and h' and writes h (14 as well).

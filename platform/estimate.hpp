@@ -24,6 +24,8 @@ struct MatvecShape {
   int q = 0;         // block columns (input blocks)
   int k = 1;         // block size
   int gates = 1;     // gate matrices stacked in its rows (the gate matvecs: 4 for an LSTMP, 3 for a GRU)
+  int layer = -1;    // the layer it belongs to (-1: the output layer)
+  bool projection = false;
   int bins() const { return k / 2 + 1; }
 };
 
@@ -40,6 +42,10 @@ struct MatvecCycles {
   std::uint64_t fft_tiles = 0;
   std::uint64_t stream_bytes = 0;  // weights fetched from DDR (weights off chip)
   std::uint64_t stream = 0;        // cycles of those fetches
+  // Pass mode, a gate matvec whose passes take the same rows of every gate: its pieces' EW-MAC and IFFT cycles and
+  // the cells each piece completes (dataflow.overlap_cells pipelines the cells behind them); else empty.
+  std::vector<std::uint64_t> piece_mac, piece_ifft;
+  int cells_per_piece = 0;
 };
 
 struct PerfEstimate {

@@ -115,8 +115,12 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
     if (v < k.lo || v > k.hi)
       bad(k.key, "must be " + std::to_string(k.lo) + ".." + std::to_string(k.hi) + got(v));
   }
-  if (c.ints.spectrum_per_pass && !c.ints.rows_per_pass)
-    bad("dataflow.spectrum_per_pass", "needs passes: set dataflow.rows_per_pass too");
+  for (const char* k : {"spectrum_per_pass", "overlap_cells", "projection_first_pass"}) {
+    const long long v = std::string(k) == "spectrum_per_pass" ? c.ints.spectrum_per_pass
+                        : std::string(k) == "overlap_cells"   ? c.ints.overlap_cells
+                                                              : c.ints.projection_first_pass;
+    if (v && !c.ints.rows_per_pass) bad(std::string("dataflow.") + k, "needs passes: set dataflow.rows_per_pass too");
+  }
   if (c.ints.ddr_burst_length % 2) bad("ddr.burst_length", "must be even" + got(c.ints.ddr_burst_length));
   const long long burst = c.ints.ddr_bus_bytes * c.ints.ddr_burst_length;
   if (c.ints.ddr_page_bytes % burst)
@@ -145,6 +149,10 @@ const std::vector<HwIntKey>& hw_int_keys() {
       {"dataflow.gates_per_pass", &I::gates_per_pass, 1, 4, "gates whose rows share one pass (with rows_per_pass)"},
       {"dataflow.spectrum_per_pass", &I::spectrum_per_pass, 0, 1,
        "1: the input's DFT is recomputed in every pass, inside the MAC pipeline; 0: once per frame, buffered"},
+      {"dataflow.overlap_cells", &I::overlap_cells, 0, 1,
+       "1: the element-wise stage takes each pass's cells as they leave the IFFT (with rows_per_pass)"},
+      {"dataflow.projection_first_pass", &I::projection_first_pass, 0, 1,
+       "1: the projection's first pass runs on lanes of its own as m is produced (with rows_per_pass)"},
       {"activation.lanes", &I::act_lanes, 1, 4096, "activation lookups per cycle"},
       {"activation.latency", &I::act_latency, 0, 64, "activation pipeline cycles"},
       {"cell.lanes", &I::cell_lanes, 1, 4096, "cell updates per cycle"},

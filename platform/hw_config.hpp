@@ -50,7 +50,7 @@ struct HwConfig {
     long long input_kib = 64, spectrum_kib = 256, psum_kib = 1024, gates_kib = 1024, state_kib = 512, output_kib = 64;
     long long input_ports = 0, spectrum_ports = 0, psum_ports = 0, gates_ports = 0, state_ports = 0, output_ports = 0;
     long long tile_fft_blocks = 32, tile_emac_chunks = 2, tile_cells = 128, fifo_depth = 2;
-    long long rows_per_pass = 0, gates_per_pass = 4, spectrum_per_pass = 0;
+    long long rows_per_pass = 0, gates_per_pass = 4, spectrum_per_pass = 0, overlap_cells = 0, projection_first_pass = 0;
     long long max_dim = 4096, max_layers = 8;
     long long dma_burst_bytes = 256, dma_outstanding = 4, dma_group_bursts = 16;
     long long ddr_size_mib = 4096, ddr_data_rate_mts = 2400, ddr_bus_bytes = 8, ddr_burst_length = 8;

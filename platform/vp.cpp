@@ -40,6 +40,8 @@ VpConfig vp_config_of(const HwConfig& c) {
   a.rows_per_pass = n(i.rows_per_pass);
   a.gates_per_pass = n(i.gates_per_pass);
   a.spectrum_per_pass = i.spectrum_per_pass != 0;
+  a.overlap_cells = i.overlap_cells != 0;
+  a.projection_first_pass = i.projection_first_pass != 0;
   a.act = ActivationParams{n(i.act_lanes), n(i.act_latency)};
   a.cell = CellUpdateParams{n(i.cell_lanes), n(i.cell_latency)};
   a.fifo_depth = n(i.fifo_depth);

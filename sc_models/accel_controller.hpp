@@ -53,6 +53,11 @@ struct AccelParams {
   int rows_per_pass = 0;
   int gates_per_pass = 4;
   bool spectrum_per_pass = false;
+  // The element-wise stage takes each pass's cells as they leave the IFFT (one stream; a gate matvec in one tile
+  // with every gate in each pass), and the projection's first pass runs on lanes of its own while m is produced,
+  // so that only its last block is left once the cells are done (Koios' stage 3).
+  bool overlap_cells = false;
+  bool projection_first_pass = false;
   std::uint64_t weight_buffer_bytes = 4u << 20;  // on-chip weight buffer (KU060: 38 Mb of BRAM in all)
   std::uint64_t weight_slots_bytes = 256u << 10;  // the two slots streamed weights pass through
   std::uint32_t weight_buffer_ports = 0;          // words per cycle; 0: as many as the EW-MAC needs
@@ -180,6 +185,7 @@ private:
     int frame = 0;
     std::size_t group = 1;        // EW-MAC: streams per chunk range
     bool layer_output = false;    // its results are the layer's output (r: the projection, else the cells)
+    bool overlap_next = false;    // a gate EW-MAC phase whose cells phase (next) may run beside it
   };
   int run_step(const JobDesc& d, std::uint32_t t);
   // The phases of one group's step into ph (reusing its elements); how many.
@@ -189,7 +195,8 @@ private:
   Tile matvec_tile(const Ctx& c, std::size_t l, Mv which, int f) const;
   sc_core::sc_fifo<Tile>& queue_in(int q);
   sc_core::sc_fifo<Tile>& queue_out(int q);
-  void run_wave(Phase* a, Phase* b);
+  // With `dependent`, b is a's cells phase: a cell tile issues once a's collected pieces cover its cells.
+  void run_wave(Phase* a, Phase* b, bool dependent = false);
   // When the current frame's layer of group A first had output values (run_wave sets it, run_step reads it).
   sc_core::sc_time first_output_at_;
   bool first_output_seen_ = false;

@@ -80,7 +80,16 @@ Tile accel_controller::matvec_tile(const Ctx& c, std::size_t l, Mv which, int f)
   if (p_.rows_per_pass > 0 && m->shape.k > 1) {
     // Passes: rows_per_pass block rows of each of gates_per_pass gates (a projection is one "gate").
     const int gates = job_.arch == Arch::lstmp ? 4 : 3;
-    t.pass_rows = p_.rows_per_pass * (which == Mv::G || which == Mv::R ? std::min(p_.gates_per_pass, gates) : 1);
+    const bool gate_mv = which == Mv::G || which == Mv::R;
+    const int g = gate_mv ? std::min(p_.gates_per_pass, gates) : 1;
+    if (g == gates && g > 1 && p_.emac_tile_chunks >= m->shape.chunks && m->shape.p % gates == 0) {
+      // Every gate in each pass, the matrix in one tile: a pass's rows are the same rows of each gate.
+      t.pass_rows = p_.rows_per_pass;
+      t.pass_groups = g;
+    } else {
+      t.pass_rows = p_.rows_per_pass * g;
+    }
+    t.first_pass_hidden = which == Mv::P && p_.projection_first_pass;
     if (p_.spectrum_per_pass) {
       t.spectrum_replayed = true;
       t.pass_ii = p_.fft.ii;
@@ -126,6 +135,7 @@ void accel_controller::matvec_phases(const std::vector<Ctx*>& g, std::size_t l, 
       t.begin = c;
       t.end = e;
       t.last = e == s.chunks;
+      t.first_pass_hidden = t.first_pass_hidden && c == 0;  // the matrix's first pass is its first tile's
       b.tiles.push_back(t);
     }
   }
@@ -145,6 +155,7 @@ accel_controller::Phase& accel_controller::next_phase(std::vector<Phase>& ph) {
   p.mat = nullptr;
   p.group = 1;
   p.layer_output = false;
+  p.overlap_next = false;
   return p;
 }
 
@@ -156,6 +167,8 @@ std::size_t accel_controller::build_phases(const JobDesc& d, const std::vector<C
   for (std::size_t l = 0; l < nl; ++l) {
     const LayerMats& M = mats_[l];
     matvec_phases(g, l, Mv::G, f, ph);
+    // The cells may follow the gates pass by pass when one stream runs and the gates are one matvec.
+    if (p_.overlap_cells && g.size() == 1 && M.R.empty()) ph[used_phases_ - 1].overlap_next = true;
     if (!M.R.empty()) matvec_phases(g, l, Mv::R, f, ph);
     Phase& cells = next_phase(ph);
     cells.q = 2;
@@ -223,7 +236,7 @@ sc_core::sc_fifo<Tile>& accel_controller::queue_out(int q) {
 // Phases a and b (either may be null) at once. On different units their tiles stream side by side; on the same
 // unit, a's and then b's. Each lane refills its first unit's channel as soon as it has room, whatever its last unit
 // is doing, and collects results as they come; levels are tested before waiting on either event.
-void accel_controller::run_wave(Phase* a, Phase* b) {
+void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
   auto hook = [this](const Phase& p, bool done) {
     if (phase_hook_) phase_hook_(PhaseEvent{p.frame, p.layer, p.what, p.q, done});
   };
@@ -238,6 +251,9 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
     sc_core::sc_fifo<Tile>* done;
     bool fetch;  // EW-MAC phase with streamed weights
     std::size_t issued, collected;
+    const Lane* dep;          // the lane whose pieces this one's tiles wait for (a dependent cells phase)
+    std::size_t pieces;       // pieces collected
+    int cells_per_piece;      // cells a piece completes in every gate (0: only the last piece completes any)
   };
   auto collect = [&](Lane& x) {
     const Tile t = x.done->read();
@@ -245,9 +261,22 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
       first_output_seen_ = true;
       first_output_at_ = sc_time_stamp();
     }
+    ++x.pieces;
     if (t.piece_last) ++x.collected;
   };
-  auto lane_of = [&](Phase* p) { return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 && !on_chip_, 0, 0}; };
+  // A dependent lane's next tile needs its cells' gate sums: every piece collected, or enough pass-ordered pieces.
+  auto ready = [](const Lane& x) {
+    if (x.dep == nullptr) return true;
+    const Lane& s = *x.dep;
+    if (s.collected == s.p->tiles.size()) return true;
+    return s.cells_per_piece > 0 &&
+           s.pieces * static_cast<std::size_t>(s.cells_per_piece) >= static_cast<std::size_t>(x.p->tiles[x.issued].end);
+  };
+  auto lane_of = [&](Phase* p) {
+    const bool ordered = p->q == 1 && p->tiles.size() == 1 && p->tiles[0].pass_groups > 1;
+    return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 && !on_chip_, 0, 0, nullptr, 0,
+                ordered ? p->tiles[0].pass_rows * p->tiles[0].shape.k : 0};
+  };
   auto run_lanes = [&](Lane* lanes, std::size_t n) {
     if (n == 1) {
       // One lane: issue while the channel has room (or nothing is in flight), else collect, else wait.
@@ -271,7 +300,7 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
       for (std::size_t k = 0; k < n; ++k) {
         Lane& x = lanes[k];
         const bool more = x.issued < x.p->tiles.size() && !reset_req_;
-        if (more && (x.issued == x.collected || x.in->num_free() > 0)) {
+        if (more && ready(x) && (x.issued == x.collected || x.in->num_free() > 0)) {
           if (x.fetch) fetch_for(*x.p, x.issued);
           if (x.p->q == 1) ++emac_issued_;
           x.in->write(x.p->tiles[x.issued++]);
@@ -303,6 +332,7 @@ void accel_controller::run_wave(Phase* a, Phase* b) {
     std::size_t n = 0;
     for (Phase* p : {a, b})
       if (p) lanes[n++] = lane_of(p);
+    if (dependent && n == 2) lanes[1].dep = &lanes[0];
     run_lanes(lanes, n);
   }
   for (Phase* p : {a, b})
@@ -344,7 +374,12 @@ int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
   for (std::size_t w = 0; w < waves; ++w) {
     Phase* a = w < na ? &pa_[w] : nullptr;
     Phase* b = w >= 1 && w - 1 < nb ? &pb_[w - 1] : nullptr;
-    run_wave(a, b);
+    if (a && a->overlap_next && nb == 0 && w + 1 < na) {
+      run_wave(a, &pa_[w + 1], true);  // the gates and their cells side by side
+      a = &pa_[++w];
+    } else {
+      run_wave(a, b);
+    }
     if (phase_err_) return phase_err_;
     if (reset_req_) return 0;
     const std::size_t l = a ? a->layer : nl;

@@ -56,10 +56,15 @@ void emac_array::run() {
     }
     // Passes: each pass streams the q input blocks once and leaves its rows' sums after the pipeline's depth; the
     // rows of one pass go on to the IFFT as a piece while the next pass runs.
+    // With pass_groups G > 1 the tile is the whole matrix and a pass takes pass_rows rows of each of the G gates.
     const int r0 = t.begin * kRowChunk, r1 = std::min(s.p, t.end * kRowChunk);
-    const std::uint64_t passes = pass_count(r1 - r0, t.pass_rows);
+    const int span = t.pass_groups > 1 ? s.p / t.pass_groups : r1 - r0;
+    const std::uint64_t passes = pass_count(span, t.pass_rows);
     const std::uint64_t pass = pass_cycles(s.q, t.pass_ii);
-    const std::uint64_t cycles = book(t, passes * pass + pass_depth(t), passes * pass, ports.max());
+    // A hidden first pass (run on other lanes as the input arrived) leaves only its last block's issue.
+    const std::uint64_t first = t.first_pass_hidden ? pass_cycles(1, t.pass_ii) : pass;
+    const std::uint64_t issue = (passes - 1) * pass + first;
+    const std::uint64_t cycles = book(t, issue + pass_depth(t), issue, ports.max());
     if (trace_) {
       tile_index.write(t.seq);
       busy.write(true);
@@ -76,8 +81,8 @@ void emac_array::run() {
         wait(clk_.cycles(dt));
       }
       Tile piece = t;
-      piece.row0 = r0 + static_cast<int>(i) * t.pass_rows;
-      piece.row1 = std::min(r1, piece.row0 + t.pass_rows);
+      piece.row0 = (t.pass_groups > 1 ? 0 : r0) + static_cast<int>(i) * t.pass_rows;
+      piece.row1 = std::min(t.pass_groups > 1 ? span : r1, piece.row0 + t.pass_rows);
       piece.piece_last = i + 1 == passes;
       piece.last = t.last && piece.piece_last;
       give(out, piece);

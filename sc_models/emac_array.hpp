@@ -13,7 +13,9 @@
 // Pass mode (dataflow.rows_per_pass, Tile::pass_rows = P rows per pass): the lanes are wired to P block rows, each
 // bin of each row its own lane, and one pass streams the q input blocks through them (the Koios gate cores):
 //   cycles = ceil(R / P) * q * (banks >= 2 ? 1 : add_latency) * max(block_ii, pass_ii) + mult + add + pass_depth
-// and each pass's rows leave for the IFFT as a piece of the tile, one pass after another.
+// and each pass's rows leave for the IFFT as a piece of the tile, one pass after another. With pass_groups G > 1
+// (a gate matvec in one tile) a pass takes P rows of each of the G gates, p / G rows apart, and the count is
+// ceil((p / G) / P). A hidden first pass (Tile::first_pass_hidden) costs one block's issue instead of q.
 #pragma once
 
 #include <systemc>

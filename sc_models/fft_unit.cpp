@@ -72,22 +72,30 @@ void fft_unit_t<D>::run() {
       // The EW-MAC's tiles as they are: row chunks [begin, end), block rows [8 begin, min(8 end, p)); in pass
       // mode, one pass's rows [row0, row1).
       const bool piece = t.row0 >= 0;
-      const int r0 = piece ? t.row0 : t.begin * kRowChunk;
-      const int r1 = piece ? t.row1 : std::min(t.shape.p, t.end * kRowChunk);
-      n = r1 - r0;
+      const int groups = piece ? t.pass_groups : 1, stride = t.shape.p / std::max(1, t.pass_groups);
       const std::int64_t* acc = bufs_.values<std::int64_t>(t.op[kPsum]);
       std::int64_t* y = bufs_.values<std::int64_t>(t.op[kSums]);
-      ifft_rows(t.shape, acc, r0, r1, f, num_, y + static_cast<std::size_t>(r0) * k, stats_.sat);
-      const std::uint64_t sum_rows = piece ? static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(t.end - t.begin) * kRowChunk;
+      n = 0;
+      for (int g = 0; g < groups; ++g) {
+        // Rows [r0, r1): the tile's, or the piece's in gate g.
+        const int r0 = piece ? t.row0 + g * stride : t.begin * kRowChunk;
+        const int r1 = piece ? t.row1 + g * stride : std::min(t.shape.p, t.end * kRowChunk);
+        n += r1 - r0;
+        ifft_rows(t.shape, acc, r0, r1, f, num_, y + static_cast<std::size_t>(r0) * k, stats_.sat);
+        if (t.post != TilePost::none) {
+          // The write-back stage: projection r into the state buffer, logits (with their bias) into the output
+          // buffer.
+          std::int32_t* dst = bufs_.values<std::int32_t>(t.op[kDest]);
+          const std::int32_t* bias =
+              t.post == TilePost::logits_writeback ? bufs_.values<std::int32_t>(t.op[kBias]) : nullptr;
+          write_back_sums(y, bias, r0 * k, r1 * k, num_, dst, stats_.sat);
+          ports.add(t.op[kDest], static_cast<std::uint64_t>(r1 - r0) * k, true);
+        }
+      }
+      const std::uint64_t sum_rows =
+          piece ? static_cast<std::uint64_t>(n) : static_cast<std::uint64_t>(t.end - t.begin) * kRowChunk;
       ports.add(t.op[kPsum], sum_rows * t.shape.bins * 2, false);
       ports.add(t.op[kSums], static_cast<std::uint64_t>(n) * k, true);
-      if (t.post != TilePost::none) {
-        // The write-back stage: projection r into the state buffer, logits (with their bias) into the output buffer.
-        std::int32_t* dst = bufs_.values<std::int32_t>(t.op[kDest]);
-        const std::int32_t* bias = t.post == TilePost::logits_writeback ? bufs_.values<std::int32_t>(t.op[kBias]) : nullptr;
-        write_back_sums(y, bias, r0 * k, r1 * k, num_, dst, stats_.sat);
-        ports.add(t.op[kDest], static_cast<std::uint64_t>(n) * k, true);
-      }
     }
     stats_.ops += static_cast<std::uint64_t>(n);
     if (D == FftDirection::forward && t.spectrum_replayed)

@@ -54,6 +54,11 @@ struct Tile {
   // Passes (dataflow.rows_per_pass): block rows per pass (0: the lanes are a pool of complex MACs), cycles per input
   // block within a pass, and pipeline depth added by a DFT replayed inside the passes.
   int pass_rows = 0, pass_ii = 1, pass_depth = 0;
+  // pass_groups > 1: a pass takes pass_rows rows of each of pass_groups gates, p / pass_groups rows apart (the tile
+  // is the whole matrix); a piece's rows are [row0, row1) in each group. first_pass_hidden: the first pass ran on
+  // lanes of its own as the input arrived; only its last block is left (dataflow.projection_first_pass).
+  int pass_groups = 1;
+  bool first_pass_hidden = false;
   // dataflow.spectrum_per_pass: the input's DFT is recomputed in every pass, inside the EW-MAC's pipeline. The FFT
   // unit still computes the spectrum once per frame (the values are the same every time) but charges no time.
   bool spectrum_replayed = false;
