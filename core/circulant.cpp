@@ -419,20 +419,12 @@ void fft_input_blocks(const InputSegment* segs, std::size_t nseg, const FixedFft
 
 void ifft_rows(const CirculantShape& W, const std::int64_t* acc, int row0, int row1, const FixedFft& ifft,
                const Numerics& num, std::int64_t* y, SatCounters& sat) {
-  const int k = W.k, bins = W.bins, chunks = W.chunks;
-  const int shift = num.weight.n - num.guard_bits;  // from act.n + weight.n to act.n + guard fractional bits
-  std::int64_t re[33], im[33];
-  for (int i = row0; i < row1; ++i) {
-    for (int b = 0; b < bins; ++b) {
-      // 64-bit: the IFFT's inputs are ifft_bits (up to 40) wide. They went through the 32-bit saturate, which
-      // truncated every value beyond 2^31 (found by tests/intmodel's wide-ifft-inputs case).
-      re[b] = saturate_wide(shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 0)], shift, num.rounding),
-                            num.ifft_bits, SatKind::accum, sat);
-      im[b] = saturate_wide(shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 1)], shift, num.rounding),
-                            num.ifft_bits, SatKind::accum, sat);
-    }
-    ifft.inverse(re, im, y + static_cast<std::size_t>(i - row0) * k);
-  }
+  // Each sum from act.n + weight.n to act.n + guard fractional bits, saturated to ifft_bits in 64 bits (the IFFT's
+  // inputs are up to 40 bits wide; a 32-bit saturate truncated every value beyond 2^31, found by tests/intmodel's
+  // wide-ifft-inputs case), then the inverse: FixedFft::inverse_rows, one call for the rows.
+  static_assert(kRowChunk == 8, "FixedFft::inverse_rows reads 8-row chunks");
+  if (W.k != ifft.k()) throw std::invalid_argument("ifft_rows: the transform's k differs from the matrix's");
+  ifft.inverse_rows(acc, W.chunks, row0, row1, num.weight.n - num.guard_bits, num.ifft_bits, y, sat);
 }
 
 std::vector<std::int64_t> fixed_matvec(const FixedCirculant& W, std::initializer_list<InputSegment> segs,

@@ -263,14 +263,35 @@ struct FixedFftKernels {
     for (int t = 0; t < K; ++t) y[t] = re[t];
   }
 
+  // The accumulator layout's index of (bin b, row i, part), as FixedCirculant::acc_index (8-row chunks).
+  static std::size_t acc_at(int b, int chunks, int i, int part) {
+    return ((static_cast<std::size_t>(b) * chunks + i / 8) * 2 + part) * 8 + i % 8;
+  }
+
+  template <int K, Rounding R>
+  static void inverse_rows(const FixedFft& f, const std::int64_t* acc, int chunks, int row0, int row1, int shift,
+                           int sum_bits, std::int64_t* y, SatCounters& sat) {
+    constexpr int kBins = K / 2 + 1;
+    std::int64_t re[kBins], im[kBins];
+    for (int i = row0; i < row1; ++i) {
+      for (int b = 0; b < kBins; ++b) {
+        re[b] = saturate_wide(shift_round(acc[acc_at(b, chunks, i, 0)], shift, R), sum_bits, SatKind::accum, sat);
+        im[b] = saturate_wide(shift_round(acc[acc_at(b, chunks, i, 1)], shift, R), sum_bits, SatKind::accum, sat);
+      }
+      inverse<K, R>(f, re, im, y + static_cast<std::size_t>(i - row0) * K);
+    }
+  }
+
   template <int K>
   static void select(FixedFft& f) {
     if (f.rnd_ == Rounding::half_even) {
       f.fwd_ = &forward<K, Rounding::half_even>;
       f.inv_ = &inverse<K, Rounding::half_even>;
+      f.inv_rows_ = &inverse_rows<K, Rounding::half_even>;
     } else {
       f.fwd_ = &forward<K, Rounding::half_up>;
       f.inv_ = &inverse<K, Rounding::half_up>;
+      f.inv_rows_ = &inverse_rows<K, Rounding::half_up>;
     }
   }
 };
@@ -323,6 +344,17 @@ void FixedFft::inverse(const std::int64_t* re, const std::int64_t* im, std::int6
     return;
   }
   inv_(*this, re, im, y);
+}
+
+void FixedFft::inverse_rows(const std::int64_t* acc, int chunks, int row0, int row1, int shift, int sum_bits,
+                            std::int64_t* y, SatCounters& sat) const {
+  if (k_ > 1) {
+    inv_rows_(*this, acc, chunks, row0, row1, shift, sum_bits, y, sat);
+    return;
+  }
+  for (int i = row0; i < row1; ++i)  // k = 1: one bin, the identity
+    y[i - row0] = saturate_wide(shift_round(acc[FixedFftKernels::acc_at(0, chunks, i, 0)], shift, rnd_), sum_bits,
+                                SatKind::accum, sat);
 }
 
 }  // namespace circa

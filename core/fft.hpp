@@ -62,6 +62,12 @@ public:
   // For k <= 4 there is no such product, so it is exact. Inputs must stay below 2^40 in magnitude (checked by the
   // callers' bounds) so no intermediate can overflow int64.
   void inverse(const std::int64_t* re, const std::int64_t* im, std::int64_t* y) const;
+  // inverse() of block rows [row0, row1) of frequency sums held in the EW-MAC's accumulator layout (bin, row chunk
+  // of 8, part, row; FixedCirculant::acc_index): each sum is first shift_round(sum, shift) and saturated to
+  // sum_bits (counted as accum), then row i's outputs go to y[(i - row0) k ..]. The same as that loop around
+  // inverse(), in one call.
+  void inverse_rows(const std::int64_t* acc, int chunks, int row0, int row1, int shift, int sum_bits, std::int64_t* y,
+                    SatCounters& sat) const;
 
 private:
   int k_, tw_frac_;
@@ -74,8 +80,11 @@ private:
   // The kernels for this k and rounding mode (k and the mode are template arguments), chosen once at construction.
   using ForwardKernel = void (*)(const FixedFft&, const std::int32_t*, std::int32_t*, std::int32_t*, int, SatCounters&);
   using InverseKernel = void (*)(const FixedFft&, const std::int64_t*, const std::int64_t*, std::int64_t*);
+  using InverseRowsKernel = void (*)(const FixedFft&, const std::int64_t*, int, int, int, int, int, std::int64_t*,
+                                     SatCounters&);
   ForwardKernel fwd_ = nullptr;
   InverseKernel inv_ = nullptr;
+  InverseRowsKernel inv_rows_ = nullptr;
   friend struct FixedFftKernels;
 };
 
