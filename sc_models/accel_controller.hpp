@@ -194,6 +194,8 @@ private:
   void matvec_phases(const std::vector<Ctx*>& g, std::size_t l, Mv which, int f, std::vector<Phase>& ph);
   Tile matvec_tile(const Ctx& c, std::size_t l, Mv which, int f) const;
   sc_core::sc_fifo<Tile>& queue_in(int q);
+  const sc_core::sc_event_or_list& any_event(unsigned chains);  // bit q: chain q's channels
+  sc_core::sc_event_or_list any_[8];
   sc_core::sc_fifo<Tile>& queue_out(int q);
   // With `dependent`, b is a's cells phase: a cell tile issues once a's collected pieces cover its cells.
   void run_wave(Phase* a, Phase* b, bool dependent = false);

@@ -228,6 +228,19 @@ std::size_t accel_controller::build_phases(const JobDesc& d, const std::vector<C
   return used_phases_;
 }
 
+// A unit chain's channels moved: its input was read or its output written. One list per set of chains, built once
+// (a `|` expression would allocate a list on every wait).
+const sc_core::sc_event_or_list& accel_controller::any_event(unsigned chains) {
+  sc_core::sc_event_or_list& l = any_[chains & 7u];
+  if (l.size() == 0)
+    for (int q = 0; q < 3; ++q)
+      if (chains & (1u << q)) {
+        l |= queue_in(q).data_read_event();
+        l |= queue_out(q).data_written_event();
+      }
+  return l;
+}
+
 sc_core::sc_fifo<Tile>& accel_controller::queue_in(int q) { return q == 0 ? q_fft_in_ : q == 1 ? q_emac_in_ : q_act_in_; }
 sc_core::sc_fifo<Tile>& accel_controller::queue_out(int q) {
   return q == 0 ? q_fft_out_ : q == 1 ? q_ifft_out_ : q_cell_out_;
@@ -290,7 +303,7 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
         } else if (x.done->num_available() > 0 || x.issued == total || reset_req_) {
           collect(x);
         } else {
-          wait(x.in->data_read_event() | x.done->data_written_event());
+          wait(any_event(1u << x.p->q));
         }
       }
       return;
@@ -314,11 +327,9 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
       }
       if (!busy) break;
       if (!moved) {
-        if (n == 1)
-          wait(lanes[0].in->data_read_event() | lanes[0].done->data_written_event());
-        else
-          wait(lanes[0].in->data_read_event() | lanes[0].done->data_written_event() | lanes[1].in->data_read_event() |
-               lanes[1].done->data_written_event());
+        unsigned chains = 0;
+        for (std::size_t k = 0; k < n; ++k) chains |= 1u << lanes[k].p->q;
+        wait(any_event(chains));
       }
     }
   };
