@@ -78,6 +78,31 @@ struct AccelCounters {
   std::uint64_t ring_wait = 0;  // cycles a ring job waited for the host's frames
 };
 
+// The sequencer's command queue into a unit chain: an sc_fifo that tells the sequencer, in the reading unit's own
+// process, when a tile has been taken, so that the next tile goes in without waking the sequencer. It holds one
+// slot more than the queue's modelled depth: the sequencer counts the depth itself (a slot a read frees becomes
+// free in sc_fifo only at the next update), so timing follows tiling.fifo_depth.
+class command_queue : public sc_core::sc_fifo<Tile> {
+public:
+  command_queue(const char* name, int depth) : sc_core::sc_fifo<Tile>(name, depth + kSpare) {}
+  static constexpr int kSpare = 8;  // slots beyond the modelled depth, for tiles issued before a read's update
+  std::function<void()> after_read;
+  void read(Tile& t) override {
+    sc_core::sc_fifo<Tile>::read(t);
+    if (after_read) after_read();
+  }
+  Tile read() override {
+    Tile t;
+    read(t);
+    return t;
+  }
+  bool nb_read(Tile& t) override {
+    if (!sc_core::sc_fifo<Tile>::nb_read(t)) return false;
+    if (after_read) after_read();
+    return true;
+  }
+};
+
 class accel_controller : public sc_core::sc_module {
 public:
   tlm_utils::simple_target_socket<accel_controller> regs;
@@ -193,9 +218,11 @@ private:
   Phase& next_phase(std::vector<Phase>& ph);
   void matvec_phases(const std::vector<Ctx*>& g, std::size_t l, Mv which, int f, std::vector<Phase>& ph);
   Tile matvec_tile(const Ctx& c, std::size_t l, Mv which, int f) const;
-  sc_core::sc_fifo<Tile>& queue_in(int q);
-  const sc_core::sc_event_or_list& any_event(unsigned chains);  // bit q: chain q's channels
-  sc_core::sc_event_or_list any_[8];
+  command_queue& queue_in(int q);
+  // bit q: chain q's channels moved (its command queue read, its output written); or its output alone
+  const sc_core::sc_event_or_list& any_event(unsigned chains, bool outputs_only);
+  sc_core::sc_event_or_list any_[16];
+  sc_core::sc_event refill_ev_;  // a refill found no free slot (kSpare reads in one delta): the sequencer retries
   sc_core::sc_fifo<Tile>& queue_out(int q);
   // With `dependent`, b is a's cells phase: a cell tile issues once a's collected pieces cover its cells.
   void run_wave(Phase* a, Phase* b, bool dependent = false);
@@ -235,8 +262,8 @@ private:
   std::unique_ptr<cell_update> cell_;
   std::vector<std::unique_ptr<onchip_buffer>> bufs_;
   buffer_set bset_;
-  sc_core::sc_fifo<Tile> q_fft_in_, q_fft_out_, q_emac_in_, q_emac_ifft_, q_ifft_out_, q_act_in_, q_act_cell_,
-      q_cell_out_;
+  command_queue q_fft_in_, q_emac_in_, q_act_in_;
+  sc_core::sc_fifo<Tile> q_fft_out_, q_emac_ifft_, q_ifft_out_, q_act_cell_, q_cell_out_;
   // Register writes (the host's process) and the job thread both change what the line should be; one method
   // drives it, since two processes writing a signal in the same delta cycle is a SystemC error.
   sc_core::sc_event irq_changed_;

@@ -230,18 +230,20 @@ std::size_t accel_controller::build_phases(const JobDesc& d, const std::vector<C
 
 // A unit chain's channels moved: its input was read or its output written. One list per set of chains, built once
 // (a `|` expression would allocate a list on every wait).
-const sc_core::sc_event_or_list& accel_controller::any_event(unsigned chains) {
-  sc_core::sc_event_or_list& l = any_[chains & 7u];
-  if (l.size() == 0)
+const sc_core::sc_event_or_list& accel_controller::any_event(unsigned chains, bool outputs_only) {
+  sc_core::sc_event_or_list& l = any_[(chains & 7u) | (outputs_only ? 8u : 0u)];
+  if (l.size() == 0) {
     for (int q = 0; q < 3; ++q)
       if (chains & (1u << q)) {
-        l |= queue_in(q).data_read_event();
+        if (!outputs_only) l |= queue_in(q).data_read_event();
         l |= queue_out(q).data_written_event();
       }
+    l |= refill_ev_;
+  }
   return l;
 }
 
-sc_core::sc_fifo<Tile>& accel_controller::queue_in(int q) { return q == 0 ? q_fft_in_ : q == 1 ? q_emac_in_ : q_act_in_; }
+command_queue& accel_controller::queue_in(int q) { return q == 0 ? q_fft_in_ : q == 1 ? q_emac_in_ : q_act_in_; }
 sc_core::sc_fifo<Tile>& accel_controller::queue_out(int q) {
   return q == 0 ? q_fft_out_ : q == 1 ? q_ifft_out_ : q_cell_out_;
 }
@@ -264,6 +266,7 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
     sc_core::sc_fifo<Tile>* done;
     bool fetch;  // EW-MAC phase with streamed weights
     std::size_t issued, collected;
+    std::size_t taken;        // tiles the chain's first unit has taken from the command queue
     const Lane* dep;          // the lane whose pieces this one's tiles wait for (a dependent cells phase)
     std::size_t pieces;       // pieces collected
     int cells_per_piece;      // cells a piece completes in every gate (0: only the last piece completes any)
@@ -287,23 +290,47 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
   };
   auto lane_of = [&](Phase* p) {
     const bool ordered = p->q == 1 && p->tiles.size() == 1 && p->tiles[0].pass_groups > 1;
-    return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 && !on_chip_, 0, 0, nullptr, 0,
+    return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 && !on_chip_, 0, 0, 0, nullptr, 0,
                 ordered ? p->tiles[0].pass_rows * p->tiles[0].shape.k : 0};
   };
+  // The command queue holds at most tiling.fifo_depth tiles not yet taken.
+  const std::size_t depth = static_cast<std::size_t>(p_.fifo_depth);
+  auto can_issue = [&](const Lane& x) {
+    return x.issued < x.p->tiles.size() && !reset_req_ && x.issued - x.taken < depth && ready(x);
+  };
+  auto issue = [&](Lane& x) {
+    if (x.p->q == 1) ++emac_issued_;
+    x.in->write(x.p->tiles[x.issued++]);
+  };
+  // A lane without weight fetches refills its queue from the unit's read, in the unit's process: the sequencer
+  // then wakes only for results. A lane that fetches weights issues from the sequencer (the fetch waits for DMA).
+  auto attach = [&](Lane& x) {
+    command_queue& in = queue_in(x.p->q);
+    in.after_read = [&, lane = &x] {
+      ++lane->taken;
+      if (lane->fetch || !can_issue(*lane)) return;
+      if (lane->in->nb_write(lane->p->tiles[lane->issued])) {
+        if (lane->p->q == 1) ++emac_issued_;
+        ++lane->issued;
+      } else {
+        refill_ev_.notify(sc_core::SC_ZERO_TIME);  // no free slot until the update: the sequencer issues it
+      }
+    };
+  };
+  auto detach = [&](Lane& x) { queue_in(x.p->q).after_read = nullptr; };
   auto run_lanes = [&](Lane* lanes, std::size_t n) {
     if (n == 1) {
       // One lane: issue while the channel has room (or nothing is in flight), else collect, else wait.
       Lane& x = lanes[0];
       const std::size_t total = x.p->tiles.size();
       while (x.collected < x.issued || (x.issued < total && !reset_req_)) {
-        if (x.issued < total && !reset_req_ && (x.issued == x.collected || x.in->num_free() > 0)) {
+        if (can_issue(x)) {
           if (x.fetch) fetch_for(*x.p, x.issued);
-          if (x.p->q == 1) ++emac_issued_;
-          x.in->write(x.p->tiles[x.issued++]);
+          issue(x);
         } else if (x.done->num_available() > 0 || x.issued == total || reset_req_) {
           collect(x);
         } else {
-          wait(any_event(1u << x.p->q));
+          wait(any_event(1u << x.p->q, !x.fetch));
         }
       }
       return;
@@ -312,11 +339,9 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
       bool busy = false, moved = false;
       for (std::size_t k = 0; k < n; ++k) {
         Lane& x = lanes[k];
-        const bool more = x.issued < x.p->tiles.size() && !reset_req_;
-        if (more && ready(x) && (x.issued == x.collected || x.in->num_free() > 0)) {
+        if (can_issue(x)) {
           if (x.fetch) fetch_for(*x.p, x.issued);
-          if (x.p->q == 1) ++emac_issued_;
-          x.in->write(x.p->tiles[x.issued++]);
+          issue(x);
           moved = true;
         }
         if (x.collected < x.issued && x.done->num_available() > 0) {
@@ -328,8 +353,12 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
       if (!busy) break;
       if (!moved) {
         unsigned chains = 0;
-        for (std::size_t k = 0; k < n; ++k) chains |= 1u << lanes[k].p->q;
-        wait(any_event(chains));
+        bool fetches = false;
+        for (std::size_t k = 0; k < n; ++k) {
+          chains |= 1u << lanes[k].p->q;
+          fetches = fetches || lanes[k].fetch;
+        }
+        wait(any_event(chains, !fetches));
       }
     }
   };
@@ -337,14 +366,18 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
   if (a && b && a->q == b->q) {
     for (Phase* p : {a, b}) {
       lanes[0] = lane_of(p);
+      attach(lanes[0]);
       run_lanes(lanes, 1);
+      detach(lanes[0]);
     }
   } else {
     std::size_t n = 0;
     for (Phase* p : {a, b})
       if (p) lanes[n++] = lane_of(p);
     if (dependent && n == 2) lanes[1].dep = &lanes[0];
+    for (std::size_t k = 0; k < n; ++k) attach(lanes[k]);
     run_lanes(lanes, n);
+    for (std::size_t k = 0; k < n; ++k) detach(lanes[k]);
   }
   for (Phase* p : {a, b})
     if (p) {
