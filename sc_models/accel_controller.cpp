@@ -40,10 +40,10 @@ accel_controller::accel_controller(sc_core::sc_module_name name, const AccelPara
       q_emac_in_("q_emac_in", p.fifo_depth),
       q_act_in_("q_act_in", p.fifo_depth),
       q_fft_out_("q_fft_out", p.fifo_depth),
-      q_emac_ifft_("q_emac_ifft", p.fifo_depth),
       q_ifft_out_("q_ifft_out", p.fifo_depth),
-      q_act_cell_("q_act_cell", p.fifo_depth),
-      q_cell_out_("q_cell_out", p.fifo_depth) {
+      q_cell_out_("q_cell_out", p.fifo_depth),
+      q_emac_ifft_("q_emac_ifft", p.fifo_depth),
+      q_act_cell_("q_act_cell", p.fifo_depth) {
   regs.register_b_transport(this, &accel_controller::b_transport);
   regs.register_transport_dbg(this, &accel_controller::transport_dbg);
   for (int b = 0; b < kBuffers; ++b) {

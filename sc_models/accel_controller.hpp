@@ -103,6 +103,35 @@ public:
   }
 };
 
+// Where a unit chain's last unit hands its finished tiles to the sequencer. With on_write set, the sequencer's
+// bookkeeping runs in the writing unit's process and never blocks it (the sequencer takes results at once), and
+// the sequencer wakes only when it has something to do. Without, the results queue in fifo() for the sequencer to
+// read: a lane that streams weights, whose sequencer may be busy with a fetch while results arrive (a full queue
+// then holds the chain back, as it always has).
+class result_sink : public sc_core::sc_prim_channel, public sc_core::sc_fifo_out_if<Tile> {
+public:
+  result_sink(const char* name, int depth)
+      : sc_core::sc_prim_channel(name), fifo_((std::string(name) + "_queue").c_str(), depth) {}
+  std::function<void(const Tile&)> on_write;
+  void write(const Tile& t) override {
+    if (on_write)
+      on_write(t);
+    else
+      fifo_.write(t);
+  }
+  bool nb_write(const Tile& t) override {
+    if (!on_write) return fifo_.nb_write(t);
+    on_write(t);
+    return true;
+  }
+  int num_free() const override { return on_write ? 1 : fifo_.num_free(); }
+  const sc_core::sc_event& data_read_event() const override { return fifo_.data_read_event(); }
+  sc_core::sc_fifo<Tile>& fifo() { return fifo_; }
+
+private:
+  sc_core::sc_fifo<Tile> fifo_;
+};
+
 class accel_controller : public sc_core::sc_module {
 public:
   tlm_utils::simple_target_socket<accel_controller> regs;
@@ -219,11 +248,13 @@ private:
   void matvec_phases(const std::vector<Ctx*>& g, std::size_t l, Mv which, int f, std::vector<Phase>& ph);
   Tile matvec_tile(const Ctx& c, std::size_t l, Mv which, int f) const;
   command_queue& queue_in(int q);
-  // bit q: chain q's channels moved (its command queue read, its output written); or its output alone
-  const sc_core::sc_event_or_list& any_event(unsigned chains, bool outputs_only);
-  sc_core::sc_event_or_list any_[16];
-  sc_core::sc_event refill_ev_;  // a refill found no free slot (kSpare reads in one delta): the sequencer retries
-  sc_core::sc_fifo<Tile>& queue_out(int q);
+  // What the sequencer waits for in a wave: bit q, chain q's command queue read or its result queue written (a
+  // lane that fetches weights issues and collects from the sequencer), or a result needs it (wake_ev_), or a
+  // refill found no free slot (refill_ev_).
+  const sc_core::sc_event_or_list& wave_event(unsigned fetch_chains);
+  sc_core::sc_event_or_list wave_ev_[8];
+  sc_core::sc_event wake_ev_, refill_ev_;
+  result_sink& queue_out(int q);
   // With `dependent`, b is a's cells phase: a cell tile issues once a's collected pieces cover its cells.
   void run_wave(Phase* a, Phase* b, bool dependent = false);
   // When the current frame's layer of group A first had output values (run_wave sets it, run_step reads it).
@@ -263,7 +294,8 @@ private:
   std::vector<std::unique_ptr<onchip_buffer>> bufs_;
   buffer_set bset_;
   command_queue q_fft_in_, q_emac_in_, q_act_in_;
-  sc_core::sc_fifo<Tile> q_fft_out_, q_emac_ifft_, q_ifft_out_, q_act_cell_, q_cell_out_;
+  result_sink q_fft_out_, q_ifft_out_, q_cell_out_;
+  sc_core::sc_fifo<Tile> q_emac_ifft_, q_act_cell_;
   // Register writes (the host's process) and the job thread both change what the line should be; one method
   // drives it, since two processes writing a signal in the same delta cycle is a SystemC error.
   sc_core::sc_event irq_changed_;

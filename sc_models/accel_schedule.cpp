@@ -228,29 +228,28 @@ std::size_t accel_controller::build_phases(const JobDesc& d, const std::vector<C
   return used_phases_;
 }
 
-// A unit chain's channels moved: its input was read or its output written. One list per set of chains, built once
-// (a `|` expression would allocate a list on every wait).
-const sc_core::sc_event_or_list& accel_controller::any_event(unsigned chains, bool outputs_only) {
-  sc_core::sc_event_or_list& l = any_[(chains & 7u) | (outputs_only ? 8u : 0u)];
-  if (l.size() == 0) {
+const sc_core::sc_event_or_list& accel_controller::wave_event(unsigned fetch_chains) {
+  sc_core::sc_event_or_list& l = wave_ev_[fetch_chains & 7u];
+  if (l.size() == 0) {  // built once per set of chains (a `|` expression would allocate a list on every wait)
     for (int q = 0; q < 3; ++q)
-      if (chains & (1u << q)) {
-        if (!outputs_only) l |= queue_in(q).data_read_event();
-        l |= queue_out(q).data_written_event();
+      if (fetch_chains & (1u << q)) {
+        l |= queue_in(q).data_read_event();
+        l |= queue_out(q).fifo().data_written_event();
       }
+    l |= wake_ev_;
     l |= refill_ev_;
   }
   return l;
 }
 
 command_queue& accel_controller::queue_in(int q) { return q == 0 ? q_fft_in_ : q == 1 ? q_emac_in_ : q_act_in_; }
-sc_core::sc_fifo<Tile>& accel_controller::queue_out(int q) {
-  return q == 0 ? q_fft_out_ : q == 1 ? q_ifft_out_ : q_cell_out_;
-}
+result_sink& accel_controller::queue_out(int q) { return q == 0 ? q_fft_out_ : q == 1 ? q_ifft_out_ : q_cell_out_; }
 
 // Phases a and b (either may be null) at once. On different units their tiles stream side by side; on the same
-// unit, a's and then b's. Each lane refills its first unit's channel as soon as it has room, whatever its last unit
-// is doing, and collects results as they come; levels are tested before waiting on either event.
+// unit, a's and then b's. A lane's command queue holds at most tiling.fifo_depth tiles not taken; it is refilled
+// as its first unit takes a tile, and results are counted as its last unit finishes them, both in the units'
+// processes. The sequencer issues what they cannot (a first fill, a tile whose weights it must fetch first) and
+// wakes when a lane may have finished or a fetch may start.
 void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
   auto hook = [this](const Phase& p, bool done) {
     if (phase_hook_) phase_hook_(PhaseEvent{p.frame, p.layer, p.what, p.q, done});
@@ -262,23 +261,15 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
     }
   struct Lane {
     Phase* p;
-    sc_core::sc_fifo<Tile>* in;
-    sc_core::sc_fifo<Tile>* done;
-    bool fetch;  // EW-MAC phase with streamed weights
+    command_queue* in;
+    bool fetch;               // EW-MAC phase with streamed weights: the sequencer fetches, then issues
+    bool sequenced;           // issued and collected by the sequencer alone (a lane of a wave that fetches)
     std::size_t issued, collected;
     std::size_t taken;        // tiles the chain's first unit has taken from the command queue
     const Lane* dep;          // the lane whose pieces this one's tiles wait for (a dependent cells phase)
+    Lane* after;              // the lane that depends on this one
     std::size_t pieces;       // pieces collected
     int cells_per_piece;      // cells a piece completes in every gate (0: only the last piece completes any)
-  };
-  auto collect = [&](Lane& x) {
-    const Tile t = x.done->read();
-    if (x.p->layer_output && x.p == a && !first_output_seen_) {
-      first_output_seen_ = true;
-      first_output_at_ = sc_time_stamp();
-    }
-    ++x.pieces;
-    if (t.piece_last) ++x.collected;
   };
   // A dependent lane's next tile needs its cells' gate sums: every piece collected, or enough pass-ordered pieces.
   auto ready = [](const Lane& x) {
@@ -288,96 +279,112 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
     return s.cells_per_piece > 0 &&
            s.pieces * static_cast<std::size_t>(s.cells_per_piece) >= static_cast<std::size_t>(x.p->tiles[x.issued].end);
   };
-  auto lane_of = [&](Phase* p) {
-    const bool ordered = p->q == 1 && p->tiles.size() == 1 && p->tiles[0].pass_groups > 1;
-    return Lane{p, &queue_in(p->q), &queue_out(p->q), p->q == 1 && !on_chip_, 0, 0, 0, nullptr, 0,
-                ordered ? p->tiles[0].pass_rows * p->tiles[0].shape.k : 0};
-  };
-  // The command queue holds at most tiling.fifo_depth tiles not yet taken.
   const std::size_t depth = static_cast<std::size_t>(p_.fifo_depth);
+  // Room in the command queue: counted from the unit's reads; for a sequenced lane, as sc_fifo counts it (a read
+  // frees its slot at the update), which orders the sequencer's issues and fetches within a time step as before.
   auto can_issue = [&](const Lane& x) {
-    return x.issued < x.p->tiles.size() && !reset_req_ && x.issued - x.taken < depth && ready(x);
+    const bool room = x.sequenced ? x.issued == x.collected || x.in->num_free() > command_queue::kSpare
+                                  : x.issued - x.taken < depth;
+    return x.issued < x.p->tiles.size() && !reset_req_ && room && ready(x);
   };
   auto issue = [&](Lane& x) {
     if (x.p->q == 1) ++emac_issued_;
     x.in->write(x.p->tiles[x.issued++]);
   };
-  // A lane without weight fetches refills its queue from the unit's read, in the unit's process: the sequencer
-  // then wakes only for results. A lane that fetches weights issues from the sequencer (the fetch waits for DMA).
+  // From a unit's process: the next tile into the queue if it may go (a lane that fetches waits for the sequencer).
+  auto refill = [&](Lane& x) {
+    if (x.sequenced || !can_issue(x)) return;
+    if (x.in->nb_write(x.p->tiles[x.issued])) {
+      if (x.p->q == 1) ++emac_issued_;
+      ++x.issued;
+    } else {
+      refill_ev_.notify(sc_core::SC_ZERO_TIME);  // no free slot until the update: the sequencer issues it
+    }
+  };
+  auto collect = [&](Lane& x, const Tile& t) {
+    if (x.p->layer_output && x.p == a && !first_output_seen_) {
+      first_output_seen_ = true;
+      first_output_at_ = sc_time_stamp();
+    }
+    ++x.pieces;
+    if (t.piece_last) ++x.collected;
+  };
+  Lane lanes[2];
   auto attach = [&](Lane& x) {
-    command_queue& in = queue_in(x.p->q);
-    in.after_read = [&, lane = &x] {
+    x.in->after_read = [&, lane = &x] {
       ++lane->taken;
-      if (lane->fetch || !can_issue(*lane)) return;
-      if (lane->in->nb_write(lane->p->tiles[lane->issued])) {
-        if (lane->p->q == 1) ++emac_issued_;
-        ++lane->issued;
-      } else {
-        refill_ev_.notify(sc_core::SC_ZERO_TIME);  // no free slot until the update: the sequencer issues it
-      }
+      if (lane->sequenced)
+        wake_ev_.notify(sc_core::SC_ZERO_TIME);  // the sequencer issues the next tile (after its fetch)
+      else
+        refill(*lane);
+    };
+    if (x.sequenced) return;  // results through the queue, collected by the sequencer
+    queue_out(x.p->q).on_write = [&, lane = &x](const Tile& t) {
+      collect(*lane, t);
+      if (lane->after) refill(*lane->after);  // a piece may complete the cells of the dependent lane's next tile
+      if (lane->collected == lane->issued && (lane->issued == lane->p->tiles.size() || reset_req_))
+        wake_ev_.notify(sc_core::SC_ZERO_TIME);
     };
   };
-  auto detach = [&](Lane& x) { queue_in(x.p->q).after_read = nullptr; };
-  auto run_lanes = [&](Lane* lanes, std::size_t n) {
-    if (n == 1) {
-      // One lane: issue while the channel has room (or nothing is in flight), else collect, else wait.
-      Lane& x = lanes[0];
-      const std::size_t total = x.p->tiles.size();
-      while (x.collected < x.issued || (x.issued < total && !reset_req_)) {
-        if (can_issue(x)) {
-          if (x.fetch) fetch_for(*x.p, x.issued);
-          issue(x);
-        } else if (x.done->num_available() > 0 || x.issued == total || reset_req_) {
-          collect(x);
-        } else {
-          wait(any_event(1u << x.p->q, !x.fetch));
-        }
-      }
-      return;
+  auto detach = [&](Lane& x) {
+    x.in->after_read = nullptr;
+    queue_out(x.p->q).on_write = nullptr;
+  };
+  auto lane_of = [&](Phase* p) {
+    const bool ordered = p->q == 1 && p->tiles.size() == 1 && p->tiles[0].pass_groups > 1;
+    return Lane{p, &queue_in(p->q), p->q == 1 && !on_chip_, false, 0, 0, 0, nullptr, nullptr, 0,
+                ordered ? p->tiles[0].pass_rows * p->tiles[0].shape.k : 0};
+  };
+  auto run_lanes = [&](std::size_t n) {
+    // A wave with a lane that fetches weights is run by the sequencer alone, as a sequencer that waits for a
+    // fetch holds every lane of its wave (their results queue up and hold their chains back).
+    bool fetches = false;
+    for (std::size_t k = 0; k < n; ++k) fetches = fetches || lanes[k].fetch;
+    unsigned fetch_chains = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      lanes[k].sequenced = fetches;
+      if (fetches) fetch_chains |= 1u << lanes[k].p->q;
+      attach(lanes[k]);
     }
     for (;;) {
+      // One tile per lane per round, so that a lane whose fetch waits for DMA does not hold the other back.
       bool busy = false, moved = false;
       for (std::size_t k = 0; k < n; ++k) {
         Lane& x = lanes[k];
+        bool issued = false;
         if (can_issue(x)) {
           if (x.fetch) fetch_for(*x.p, x.issued);
           issue(x);
-          moved = true;
+          moved = issued = true;
         }
-        if (x.collected < x.issued && x.done->num_available() > 0) {
-          collect(x);
+        // A sequenced lane's results come from the queue: alone, only when it could not issue (issuing comes
+        // first, so results wait while the sequencer fetches); beside another lane, in the same round.
+        sc_core::sc_fifo<Tile>& results = queue_out(x.p->q).fifo();
+        if (x.sequenced && (n > 1 || !issued) && x.collected < x.issued && results.num_available() > 0) {
+          collect(x, results.read());
           moved = true;
         }
         busy = busy || x.collected < x.issued || (x.issued < x.p->tiles.size() && !reset_req_);
       }
       if (!busy) break;
-      if (!moved) {
-        unsigned chains = 0;
-        bool fetches = false;
-        for (std::size_t k = 0; k < n; ++k) {
-          chains |= 1u << lanes[k].p->q;
-          fetches = fetches || lanes[k].fetch;
-        }
-        wait(any_event(chains, !fetches));
-      }
+      if (!moved) wait(wave_event(fetch_chains));
     }
+    for (std::size_t k = 0; k < n; ++k) detach(lanes[k]);
   };
-  Lane lanes[2];
   if (a && b && a->q == b->q) {
     for (Phase* p : {a, b}) {
       lanes[0] = lane_of(p);
-      attach(lanes[0]);
-      run_lanes(lanes, 1);
-      detach(lanes[0]);
+      run_lanes(1);
     }
   } else {
     std::size_t n = 0;
     for (Phase* p : {a, b})
       if (p) lanes[n++] = lane_of(p);
-    if (dependent && n == 2) lanes[1].dep = &lanes[0];
-    for (std::size_t k = 0; k < n; ++k) attach(lanes[k]);
-    run_lanes(lanes, n);
-    for (std::size_t k = 0; k < n; ++k) detach(lanes[k]);
+    if (dependent && n == 2) {
+      lanes[1].dep = &lanes[0];
+      lanes[0].after = &lanes[1];
+    }
+    run_lanes(n);
   }
   for (Phase* p : {a, b})
     if (p) {
