@@ -245,9 +245,10 @@ struct FixedFftKernels {
   template <int K, Rounding R>
   static void inverse(const FixedFft& f, const std::int64_t* zre, const std::int64_t* zim, std::int64_t* y) {
     std::array<std::int64_t, K> re, im;
-    constexpr int kHalf = K / 2;
+    constexpr unsigned kHalf = K / 2;
     for (int i = 0; i < K; ++i) {
-      const int b = BitReversal<K>::index[i];
+      // Unsigned, so that the compiler sees no negative bin once this is inlined (GCC 12's -Warray-bounds, K = 2).
+      const unsigned b = static_cast<unsigned>(BitReversal<K>::index[i]);
       if (b == 0 || b == kHalf) {
         re[i] = zre[b];
         im[i] = 0;
