@@ -422,7 +422,6 @@ void ifft_rows(const CirculantShape& W, const std::int64_t* acc, int row0, int r
   // Each sum from act.n + weight.n to act.n + guard fractional bits, saturated to ifft_bits in 64 bits (the IFFT's
   // inputs are up to 40 bits wide; a 32-bit saturate truncated every value beyond 2^31, found by tests/intmodel's
   // wide-ifft-inputs case), then the inverse: FixedFft::inverse_rows, one call for the rows.
-  static_assert(kRowChunk == 8, "FixedFft::inverse_rows reads 8-row chunks");
   if (W.k != ifft.k()) throw std::invalid_argument("ifft_rows: the transform's k differs from the matrix's");
   ifft.inverse_rows(acc, W.chunks, row0, row1, num.weight.n - num.guard_bits, num.ifft_bits, y, sat);
 }

@@ -1,5 +1,7 @@
 #include "core/fft.hpp"
 
+#include "core/circulant.hpp"  // FixedCirculant::acc_index, the layout inverse_rows reads
+
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -264,11 +266,6 @@ struct FixedFftKernels {
     for (int t = 0; t < K; ++t) y[t] = re[t];
   }
 
-  // The accumulator layout's index of (bin b, row i, part), as FixedCirculant::acc_index (8-row chunks).
-  static std::size_t acc_at(int b, int chunks, int i, int part) {
-    return ((static_cast<std::size_t>(b) * chunks + i / 8) * 2 + part) * 8 + i % 8;
-  }
-
   template <int K, Rounding R>
   static void inverse_rows(const FixedFft& f, const std::int64_t* acc, int chunks, int row0, int row1, int shift,
                            int sum_bits, std::int64_t* y, SatCounters& sat) {
@@ -276,8 +273,10 @@ struct FixedFftKernels {
     std::int64_t re[kBins], im[kBins];
     for (int i = row0; i < row1; ++i) {
       for (int b = 0; b < kBins; ++b) {
-        re[b] = saturate_wide(shift_round(acc[acc_at(b, chunks, i, 0)], shift, R), sum_bits, SatKind::accum, sat);
-        im[b] = saturate_wide(shift_round(acc[acc_at(b, chunks, i, 1)], shift, R), sum_bits, SatKind::accum, sat);
+        const std::int64_t sr = shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 0)], shift, R);
+        const std::int64_t si = shift_round(acc[FixedCirculant::acc_index(b, chunks, i, 1)], shift, R);
+        re[b] = saturate_wide(sr, sum_bits, SatKind::accum, sat);
+        im[b] = saturate_wide(si, sum_bits, SatKind::accum, sat);
       }
       inverse<K, R>(f, re, im, y + static_cast<std::size_t>(i - row0) * K);
     }
@@ -354,7 +353,7 @@ void FixedFft::inverse_rows(const std::int64_t* acc, int chunks, int row0, int r
     return;
   }
   for (int i = row0; i < row1; ++i)  // k = 1: one bin, the identity
-    y[i - row0] = saturate_wide(shift_round(acc[FixedFftKernels::acc_at(0, chunks, i, 0)], shift, rnd_), sum_bits,
+    y[i - row0] = saturate_wide(shift_round(acc[FixedCirculant::acc_index(0, chunks, i, 0)], shift, rnd_), sum_bits,
                                 SatKind::accum, sat);
 }
 

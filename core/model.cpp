@@ -693,4 +693,32 @@ ModelStats model_stats(const Model& m) {
   return s;
 }
 
+std::vector<MatvecShape> frame_matvecs(const Model& m) {
+  std::vector<MatvecShape> out;
+  int in = m.input_dim;
+  for (std::size_t l = 0; l < m.layers.size(); ++l) {
+    const Layer& L = m.layers[l];
+    const std::string pre = "layer " + std::to_string(l) + " ";
+    const int cell = m.cell_dim;
+    const int rec = m.arch == Arch::lstmp && m.proj_dim > 0 ? m.proj_dim : cell;
+    const int gates = m.arch == Arch::lstmp ? 4 : 3;
+    const int kx = L.w_x.k, kr = L.w_r.k;
+    const int qx = (in + kx - 1) / kx, qr = rec / kr;
+    // An LSTMP whose input and recurrent matrices share k accumulates both in one frequency sum: one matvec over
+    // [x | r'] and one IFFT per gate block row. GRU keeps them apart (n needs W_nr h' on its own).
+    if (m.arch == Arch::lstmp && kx == kr) {
+      out.push_back({pre + "gates [W_x | W_r]", gates * cell / kx, qx + qr, kx, gates, static_cast<int>(l)});
+    } else {
+      out.push_back({pre + "gates W_x", gates * cell / kx, qx, kx, gates, static_cast<int>(l)});
+      out.push_back({pre + "gates W_r", gates * cell / kr, qr, kr, gates, static_cast<int>(l)});
+    }
+    if (m.arch == Arch::lstmp && m.proj_dim > 0)
+      out.push_back({pre + "projection", m.proj_dim / L.w_proj.k, cell / L.w_proj.k, L.w_proj.k, 1,
+                     static_cast<int>(l), true});
+    in = rec;
+  }
+  out.push_back({"output (dense)", m.num_classes, in, 1, 1});
+  return out;
+}
+
 }  // namespace circa

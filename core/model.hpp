@@ -96,4 +96,19 @@ struct ModelStats {
 };
 ModelStats model_stats(const Model& m);
 
+// One block-circulant (or, with k = 1, dense) matrix-vector product of a frame.
+struct MatvecShape {
+  std::string name;  // "layer 0 gates", "layer 0 projection", "output", ...
+  int p = 0;         // block rows
+  int q = 0;         // block columns (input blocks)
+  int k = 1;         // block size
+  int gates = 1;     // gate matrices stacked in its rows (the gate matvecs: 4 for an LSTMP, 3 for a GRU)
+  int layer = -1;    // the layer it belongs to (-1: the output layer)
+  bool projection = false;
+  int bins() const { return k / 2 + 1; }
+};
+
+// The matvecs of one frame of `m`, in the order the accelerator runs them (docs/perf.md, "The matvecs of a frame").
+std::vector<MatvecShape> frame_matvecs(const Model& m);
+
 }  // namespace circa

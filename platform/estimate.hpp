@@ -17,18 +17,6 @@ namespace circa {
 
 // ---- performance ----------------------------------------------------------------------------------------------
 
-// One block-circulant (or, with k = 1, dense) matrix-vector product of a frame.
-struct MatvecShape {
-  std::string name;  // "layer 0 gates", "layer 0 projection", "output", ...
-  int p = 0;         // block rows
-  int q = 0;         // block columns (input blocks)
-  int k = 1;         // block size
-  int gates = 1;     // gate matrices stacked in its rows (the gate matvecs: 4 for an LSTMP, 3 for a GRU)
-  int layer = -1;    // the layer it belongs to (-1: the output layer)
-  bool projection = false;
-  int bins() const { return k / 2 + 1; }
-};
-
 // Cycles of one matvec as the datapath runs it: the FFT of its input blocks, then the EW-MAC and IFFT pipelined
 // over row tiles.
 struct MatvecCycles {
@@ -86,8 +74,6 @@ std::uint64_t est_cell_tile(const HwConfig& c, int cells);
 // first closes another row of its bank (tRP + tRCD before the CAS latency).
 std::uint64_t est_dma(const HwConfig& c, std::uint64_t bytes, bool conflict = false);
 
-// The matvecs of one frame of `m`, in the order the accelerator runs them.
-std::vector<MatvecShape> frame_matvecs(const Model& m);
 // Packed FFT-domain weight bytes of one matvec (k/2+1 complex bins per block, rows padded to chunks of 8).
 std::uint64_t packed_weight_bytes(const MatvecShape& s, const HwConfig& c);
 

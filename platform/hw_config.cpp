@@ -115,12 +115,12 @@ void validate(HwConfig& c, const Raw& r, const std::map<std::string, std::string
     if (v < k.lo || v > k.hi)
       bad(k.key, "must be " + std::to_string(k.lo) + ".." + std::to_string(k.hi) + got(v));
   }
-  for (const char* k : {"spectrum_per_pass", "overlap_cells", "projection_first_pass"}) {
-    const long long v = std::string(k) == "spectrum_per_pass" ? c.ints.spectrum_per_pass
-                        : std::string(k) == "overlap_cells"   ? c.ints.overlap_cells
-                                                              : c.ints.projection_first_pass;
-    if (v && !c.ints.rows_per_pass) bad(std::string("dataflow.") + k, "needs passes: set dataflow.rows_per_pass too");
-  }
+  // The dataflow options that shape passes mean nothing without them.
+  const std::pair<const char*, long long> pass_options[] = {{"dataflow.spectrum_per_pass", c.ints.spectrum_per_pass},
+                                                            {"dataflow.overlap_cells", c.ints.overlap_cells},
+                                                            {"dataflow.projection_first_pass", c.ints.projection_first_pass}};
+  for (const auto& [key, on] : pass_options)
+    if (on && !c.ints.rows_per_pass) bad(key, "needs passes: set dataflow.rows_per_pass too");
   if (c.ints.ddr_burst_length % 2) bad("ddr.burst_length", "must be even" + got(c.ints.ddr_burst_length));
   const long long burst = c.ints.ddr_bus_bytes * c.ints.ddr_burst_length;
   if (c.ints.ddr_page_bytes % burst)

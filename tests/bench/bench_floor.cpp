@@ -64,33 +64,6 @@ __attribute__((target("avx2"))) std::int64_t run_mat(const Mat& m, std::vector<s
   return check;
 }
 
-// The matvecs of one frame, as docs/perf.md ("The matvecs of a frame") lists them: per layer the gates (one matvec
-// over [x | r'] when W_x and W_r share k, else two), the projection, then the dense output layer (k = 1).
-struct Shape {
-  int p, q, k;
-};
-std::vector<Shape> frame_shapes(const Model& m) {
-  std::vector<Shape> out;
-  int in = m.input_dim;
-  const bool lstmp = m.arch == Arch::lstmp;
-  const int gates = lstmp ? 4 : 3;
-  for (const Layer& L : m.layers) {
-    const int rec = lstmp && m.proj_dim > 0 ? m.proj_dim : m.cell_dim;
-    const int kx = L.w_x.k, kr = L.w_r.k;
-    const int qx = (in + kx - 1) / kx, qr = rec / kr;
-    if (lstmp && kx == kr) {
-      out.push_back({gates * m.cell_dim / kx, qx + qr, kx});
-    } else {
-      out.push_back({gates * m.cell_dim / kx, qx, kx});
-      out.push_back({gates * m.cell_dim / kr, qr, kr});
-    }
-    if (lstmp && m.proj_dim > 0) out.push_back({m.proj_dim / L.w_proj.k, m.cell_dim / L.w_proj.k, L.w_proj.k});
-    in = rec;
-  }
-  out.push_back({m.num_classes, in, 1});
-  return out;
-}
-
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr, "bench_floor: %s\nusage: bench_floor --model M.safetensors [--frames N]\n", why.c_str());
   std::exit(2);
@@ -125,11 +98,11 @@ int main(int argc, char** argv) {
   std::vector<Mat> mats;
   std::uint64_t cmacs = 0;
   std::size_t most = 0;
-  for (const Shape& s : frame_shapes(model)) {
+  for (const MatvecShape& s : frame_matvecs(model)) {
     Mat m;
     m.rows = s.p;
     m.q8 = (s.q + 7) / 8 * 8;
-    m.bins = s.k / 2 + 1;
+    m.bins = s.bins();
     m.w.assign(static_cast<std::size_t>(m.bins) * m.rows * m.q8 * 2, 0);
     m.xa.assign(static_cast<std::size_t>(m.bins) * m.q8 * 2, 0);
     m.xb.assign(m.xa.size(), 0);

@@ -228,11 +228,13 @@ TEST(Koios, StepAndFirstOutputCyclesAreTheDerivedOnes) {
     EXPECT_EQ(l0["last_frame_cycles"].get<double>(), c.step) << c.preset;
     EXPECT_EQ(l0["first_output_cycles"].get<double>(), c.first) << c.preset;
     EXPECT_EQ(l0["cycles"].get<double>(), kFrames * c.step) << c.preset << ": every frame the same";
+    if (std::string(c.preset) == "koios-clstm-small") {
+      // Against the RTL simulated (9,479 cycles per step; 5,509 from the first input write to the first output):
+      // within 2 % (10 % is required, 2 % the goal).
+      EXPECT_LE(std::fabs(l0["last_frame_cycles"].get<double>() - 9479.0), 0.02 * 9479.0);
+      EXPECT_LE(std::fabs(l0["first_output_cycles"].get<double>() - 5509.0), 0.02 * 5509.0);
+    }
   }
-  // Against the RTL simulated (9,479 cycles per step; 5,509 from the first input write to the first output): within
-  // 2 % (the issue asks 10 %, with 2 % as the goal).
-  EXPECT_LE(std::fabs(9448.0 - 9479.0) / 9479.0, 0.02);
-  EXPECT_LE(std::fabs(5480.0 - 5509.0) / 5509.0, 0.02);
 }
 
 // Each dataflow option moves the units' busy cycles by exactly its formula, on the Koios small preset (per frame;
@@ -453,4 +455,29 @@ TEST(EstimateCli, DspFloorForTheDesignsMultipliesAndForFour) {
   EXPECT_EQ(g["dsp_floor"]["dsps_from"], "design");
   EXPECT_EQ(g["dsp_floor"]["dsps"], g["resources"]["dsp"]);
   EXPECT_EQ(g["dsp_floor"]["us_per_frame_design_multiplies"], g["dsp_floor"]["us_per_frame_4_multiplies"]);
+}
+
+// The dataflow keys: out-of-range values and pass options without passes are one-line errors naming the key (and
+// the file and line when they come from an INI), exit code 2.
+TEST(Dataflow, BadValuesAreOneLineErrors) {
+  const std::string& d = work_dir();
+  const std::string m = d + "/lstmp8.safetensors";
+  auto expect_bad = [&](const std::vector<std::string>& extra, const std::vector<std::string>& needles) {
+    std::vector<std::string> args = {"estimate", "--model", m};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run_circa(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    for (const std::string& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << r.err;
+  };
+  expect_bad({"--dataflow.rows_per_pass=65"}, {"dataflow.rows_per_pass", "0..64"});
+  expect_bad({"--dataflow.gates_per_pass=0"}, {"dataflow.gates_per_pass", "1..4"});
+  expect_bad({"--dataflow.spectrum_per_pass=2"}, {"dataflow.spectrum_per_pass", "0..1"});
+  for (const char* k : {"spectrum_per_pass", "overlap_cells", "projection_first_pass"})
+    expect_bad({std::string("--dataflow.") + k + "=1"}, {std::string("dataflow.") + k, "set dataflow.rows_per_pass"});
+  {
+    std::ofstream ini(d + "/no-passes.ini");
+    ini << "[clock]\nmhz = 200\n\n[dataflow]\noverlap_cells = 1\n";
+  }
+  expect_bad({"--config", d + "/no-passes.ini"}, {"no-passes.ini: line 5", "dataflow.overlap_cells"});
 }
