@@ -41,6 +41,7 @@ struct RunOptions {
   bool functional = false;
   bool labels_given = false;
   std::vector<std::string> hw_overrides;
+  std::optional<BundledInfo> bundled;  // the bundled utterances with their labels: what they stand for
 };
 
 // "10ms", "2.5 us", "1s": a simulated duration in ns. A bare number has no unit and is refused.
@@ -133,6 +134,8 @@ RunOptions parse_run_options(const Args& args, bool& help) {
   if (o.config.empty()) o.config = default_config_path();
   // The bundled alignment goes with the bundled utterances only.
   if (!o.labels_given && defaults && file_exists(default_labels_path())) o.labels = default_labels_path();
+  if (defaults && o.labels == default_labels_path() && file_exists(default_bundled_info_path()))
+    o.bundled = read_bundled_info(default_bundled_info_path());
   return o;
 }
 
@@ -260,6 +263,7 @@ int run_vp(const RunOptions& o, const HwConfig& hw, const Numerics& num, const M
     f.scored = true;
   }
   f.sqnr_db = sqnr.get();
+  f.bundled = o.bundled;
   write_outputs(o, r.outputs);
   f.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::ordered_json rep = build_report(f);
@@ -344,6 +348,7 @@ int cmd_run(const Args& args) {
               wall > 0 ? frames / wall : 0.0, frames ? 1e3 * cpu / frames : 0.0);
   if (fixed) print_saturations(fixed->saturations());
   if (!ali.empty()) print_scores(err);
+  if (!ali.empty() && o.bundled) std::fputs(bundled_note(*o.bundled).c_str(), stdout);
   if (!o.out.empty()) std::printf("  wrote %s (%s)\n", o.out.c_str(), o.out_format.c_str());
   return 0;
 }

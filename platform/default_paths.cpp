@@ -4,6 +4,9 @@
 #include <filesystem>
 #include <system_error>
 
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
 namespace fs = std::filesystem;
@@ -44,5 +47,47 @@ std::string default_model_path() { return circa_home() + "/models/default.safete
 std::string default_features_path() { return circa_home() + "/data/test.scp"; }
 std::string default_labels_path() { return circa_home() + "/data/test.ali"; }
 std::string default_config_path() { return circa_home() + "/platform/configs/default.ini"; }
+
+std::string default_bundled_info_path() { return circa_home() + "/data/bundled.json"; }
+
+BundledInfo read_bundled_info(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path + ": not JSON (byte " + std::to_string(e.byte) + ")");
+  }
+  auto field = [&](const nlohmann::json& obj, const char* key, const char* where) -> const nlohmann::json& {
+    if (!obj.is_object() || !obj.contains(key)) throw InputError(path + ": no " + where + key);
+    return obj[key];
+  };
+  auto count = [&](const nlohmann::json& obj, const char* key, const char* where) {
+    const auto& v = field(obj, key, where);
+    if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 100000000)
+      throw InputError(path + ": " + where + key + " must be a positive count");
+    return v.get<int>();
+  };
+  auto pct = [&](const nlohmann::json& obj, const char* key, const char* where) {
+    const auto& v = field(obj, key, where);
+    if (!v.is_number() || !(v.get<double>() >= 0.0 && v.get<double>() <= 1000.0))
+      throw InputError(path + ": " + where + key + " must be a PER in percent");
+    return v.get<double>();
+  };
+  auto text = [&](const nlohmann::json& obj, const char* key, const char* where) {
+    const auto& v = field(obj, key, where);
+    if (!v.is_string()) throw InputError(path + ": " + where + key + " must be a string");
+    return v.get<std::string>();
+  };
+  BundledInfo b;
+  b.utterances = count(j, "utterances", "");
+  b.rule = text(j, "rule", "");
+  b.per_pct = pct(j, "per_pct", "");
+  const auto& s = field(j, "test_split", "");
+  b.split_utterances = count(s, "utterances", "test_split.");
+  b.split_phones = count(s, "phones", "test_split.");
+  b.split_per_pct = pct(s, "per_pct", "test_split.");
+  b.config = text(s, "config", "test_split.");
+  return b;
+}
 
 }  // namespace circa

@@ -124,6 +124,12 @@ json build_report(const RunFacts& f) {
     j["accuracy"] = {{"frames", f.errors.frames},         {"frame_errors", f.errors.frame_errors},
                      {"frame_error_pct", f.errors.frame_error_pct()}, {"ref_phones", f.errors.ref_phones},
                      {"edits", f.errors.edits},           {"per_pct", f.errors.per_pct()}};
+  if (f.scored && f.bundled)
+    j["accuracy"]["test_split"] = {{"utterances", f.bundled->split_utterances},
+                                   {"phones", f.bundled->split_phones},
+                                   {"per_pct", f.bundled->split_per_pct},
+                                   {"config", f.bundled->config},
+                                   {"bundled_rule", f.bundled->rule}};
   // The whole run (elaboration, model packing, weight load and the SQNR pass included), then the frame steps alone.
   const double fr = f.frames ? static_cast<double>(f.frames) : 1.0;
   j["wall_clock"] = {{"seconds", f.wall_seconds},
@@ -212,6 +218,17 @@ std::string summary_text(const json& r) {
                   a["frame_error_pct"].get<double>(), a["frame_errors"].get<unsigned long long>(),
                   a["frames"].get<unsigned long long>(), a["per_pct"].get<double>());
     o << b;
+    if (a.contains("test_split")) {
+      const json& t = a["test_split"];
+      BundledInfo bi;
+      bi.utterances = static_cast<int>(r["run"]["utterances"].get<std::size_t>());
+      bi.rule = t["bundled_rule"].get<std::string>();
+      bi.split_utterances = t["utterances"].get<int>();
+      bi.split_phones = t["phones"].get<int>();
+      bi.split_per_pct = t["per_pct"].get<double>();
+      bi.config = t["config"].get<std::string>();
+      o << bundled_note(bi);
+    }
   }
   std::snprintf(b, sizeof b, "  host: %.3f s wall, %.3f ms/frame; frame steps alone %.4f ms/frame (CPU %.4f)\n",
                 r["wall_clock"]["seconds"].get<double>(), r["wall_clock"]["ms_per_frame"].get<double>(),
@@ -251,6 +268,15 @@ void write_report(const std::string& path, const json& r) {
   write_file_atomic(base + ".layers.csv", to_csv(r["layers"]));
   write_file_atomic(base + ".units.csv", to_csv(r["units"]));
   write_file_atomic(base + ".buffers.csv", to_csv(r["buffers"]));
+}
+
+std::string bundled_note(const BundledInfo& b) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "  on the whole test split (%d utterances, %d phones) this model scores PER %.2f%% with %s;\n"
+                "  the %d bundled utterances are %s (docs/accuracy.md)\n",
+                b.split_utterances, b.split_phones, b.split_per_pct, b.config.c_str(), b.utterances, b.rule.c_str());
+  return buf;
 }
 
 }  // namespace circa

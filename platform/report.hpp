@@ -4,10 +4,12 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/per.hpp"
+#include "platform/default_paths.hpp"
 #include "platform/vp_run.hpp"
 
 namespace circa {
@@ -26,11 +28,15 @@ struct RunFacts {
   ErrorCounts errors;
   std::vector<double> sqnr_db;        // per layer then logits, fixed vs float (first utterance)
   double wall_seconds = 0;
+  std::optional<BundledInfo> bundled;  // the bundled utterances were run: what they stand for
 };
 
 nlohmann::ordered_json build_report(const RunFacts& f);
 // The terminal summary, from the report.
 std::string summary_text(const nlohmann::ordered_json& r);
+// The line under a bundled run's PER: the same model's figure on the whole test split, and how the bundled
+// utterances were picked.
+std::string bundled_note(const BundledInfo& b);
 // Writes F.json and, beside it, F.layers.csv and F.units.csv (atomic each).
 void write_report(const std::string& path, const nlohmann::ordered_json& r);
 

@@ -52,6 +52,9 @@ std::vector<std::string> default_variants() {
   return {"m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5"};
 }
 
+// espeak's other formant-scaled variants (like m1..f5, no Klatt synthesizer): the dev split's own voices.
+std::vector<std::string> default_dev_variants() { return {"m8", "paul", "linda", "aunty"}; }
+
 const char* split_name(int split) {
   static const char* names[] = {"train", "dev", "test"};
   return names[split];
@@ -79,22 +82,34 @@ std::vector<Speaker> plan_speakers(const CorpusOptions& o) {
     for (std::size_t j = 0; j < i; ++j)
       if (o.accents[j] == o.accents[i]) throw InputError("accent '" + o.accents[i] + "' is listed twice");
   }
-  for (std::size_t i = 0; i < o.variants.size(); ++i)
+  if (o.dev_own_speakers < 0) throw InputError("--speakers-dev-own must not be negative");
+  std::vector<std::string> all_variants = o.variants;
+  all_variants.insert(all_variants.end(), o.dev_variants.begin(), o.dev_variants.end());
+  for (std::size_t i = 0; i < all_variants.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
-      if (o.variants[j] == o.variants[i]) throw InputError("variant '" + o.variants[i] + "' is listed twice");
+      if (all_variants[j] == all_variants[i])
+        throw InputError("variant '" + all_variants[i] + "' is listed twice (--variants and --dev-variants)");
+  if (o.dev_own_speakers > 0 && o.dev_own_speakers > static_cast<int>(o.accents.size() * o.dev_variants.size()))
+    throw InputError("--speakers-dev-own (" + std::to_string(o.dev_own_speakers) +
+                     ") must not exceed accents x dev variants (" +
+                     std::to_string(o.accents.size() * o.dev_variants.size()) + "): each needs a voice of its own");
 
   // Variants in a seed-dependent order per accent, then round-robin over the accents: the first pairs (test, then
   // dev) spread over every accent.
   Rng rng(derive_seed(o.seed, "speakers"));
-  std::vector<std::pair<std::string, std::string>> pairs;
-  std::vector<std::vector<std::string>> order;
-  for (std::size_t a = 0; a < o.accents.size(); ++a) {
-    std::vector<std::string> v = o.variants;
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.next() % i]);
-    order.push_back(v);
-  }
-  for (std::size_t r = 0; r < o.variants.size(); ++r)
-    for (std::size_t a = 0; a < o.accents.size(); ++a) pairs.emplace_back(o.accents[a], order[a][r]);
+  const auto deal = [&](const std::vector<std::string>& variants, Rng& order_rng) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    std::vector<std::vector<std::string>> order;
+    for (std::size_t a = 0; a < o.accents.size(); ++a) {
+      std::vector<std::string> v = variants;
+      for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[order_rng.next() % i]);
+      order.push_back(v);
+    }
+    for (std::size_t r = 0; r < variants.size(); ++r)
+      for (std::size_t a = 0; a < o.accents.size(); ++a) pairs.emplace_back(o.accents[a], order[a][r]);
+    return pairs;
+  };
+  const auto pairs = deal(o.variants, rng);
 
   const std::size_t held_out = static_cast<std::size_t>(o.speakers[kTest]) + o.speakers[kDev];
   if (held_out >= pairs.size())
@@ -124,6 +139,11 @@ std::vector<Speaker> plan_speakers(const CorpusOptions& o) {
   for (int i = 0; i < o.speakers[kDev]; ++i) add(kDev, pairs[next++]);
   const std::size_t train_pairs = pairs.size() - next;
   for (int i = 0; i < o.speakers[kTrain]; ++i) add(kTrain, pairs[next + static_cast<std::size_t>(i) % train_pairs]);
+  if (o.dev_own_speakers > 0) {
+    Rng dev_rng(derive_seed(o.seed, "dev-speakers"));
+    const auto dev_pairs = deal(o.dev_variants, dev_rng);
+    for (int i = 0; i < o.dev_own_speakers; ++i) add(kDev, dev_pairs[static_cast<std::size_t>(i)]);
+  }
   return out;
 }
 

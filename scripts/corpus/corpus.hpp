@@ -28,6 +28,7 @@ const Accent& find_accent(const std::string& name);  // throws InputError listin
 
 std::vector<std::string> default_accents();
 std::vector<std::string> default_variants();
+std::vector<std::string> default_dev_variants();
 
 enum Split { kTrain = 0, kDev = 1, kTest = 2 };
 const char* split_name(int split);
@@ -38,6 +39,10 @@ struct CorpusOptions {
   int utts_per_speaker[3] = {20, 25, 14};
   std::vector<std::string> accents = default_accents();
   std::vector<std::string> variants = default_variants();
+  // Dev speakers beyond speakers[kDev] with voices no other split has: accent x dev_variants pairs, dealt like the
+  // shared ones from a stream of their own, so adding them changes no train or test speaker, sentence or signal.
+  int dev_own_speakers = 16;
+  std::vector<std::string> dev_variants = default_dev_variants();
   std::optional<double> snr_db;  // white noise at this SNR over the speech samples; none = clean
   double dither = 1.0;           // Gaussian, 16-bit scale, as Kaldi's default
   FbankOptions fbank;
@@ -59,7 +64,8 @@ struct Speaker {
 // Assigns accent x variant pairs to speakers: test and dev speakers each get a pair of their own, train speakers
 // share the remaining pairs (with different rate/pitch/range/level). Pairs are taken round-robin over the accents,
 // so every split sees every accent when it has enough speakers. Throws InputError when test + dev speakers need
-// more pairs than exist, or train would get none.
+// more pairs than exist, or train would get none. Then dev_own_speakers dev speakers on accent x dev_variants pairs
+// (variants that must not be in `variants`), in their own seed-dependent order.
 std::vector<Speaker> plan_speakers(const CorpusOptions& o);
 
 // A (split, speaker, utterance) seed: splitmix64(seed ^ fnv1a64(label)), so an utterance's sentence and signal do

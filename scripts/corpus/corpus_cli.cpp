@@ -104,7 +104,7 @@ private:
 
 int run(int argc, char** argv) {
   CorpusOptions o;
-  std::string out = "corpus", accents, variants, sentences_path;
+  std::string out = "corpus", accents, variants, dev_variants, sentences_path;
   int utts_all = -1, utts[3] = {-1, -1, -1};
   double snr = 0.0;
   int print_sentences = 0;
@@ -121,6 +121,8 @@ int run(int argc, char** argv) {
     ("seed", po::value(&o.seed)->default_value(o.seed), "seed for speakers, sentences, padding and noise")
     ("speakers-train", po::value(&o.speakers[kTrain])->default_value(o.speakers[kTrain]), "train speakers")
     ("speakers-dev", po::value(&o.speakers[kDev])->default_value(o.speakers[kDev]), "dev speakers")
+    ("speakers-dev-own", po::value(&o.dev_own_speakers)->default_value(o.dev_own_speakers),
+     "more dev speakers, on voices of their own (--dev-variants)")
     ("speakers-test", po::value(&o.speakers[kTest])->default_value(o.speakers[kTest]), "test speakers")
     ("utts-per-speaker", po::value(&utts_all), "utterances per speaker in every split (default: per split)")
     ("utts-train", po::value(&utts[kTrain]), "utterances per train speaker (default 20)")
@@ -128,6 +130,8 @@ int run(int argc, char** argv) {
     ("utts-test", po::value(&utts[kTest]), "utterances per test speaker (default 14)")
     ("accents", po::value(&accents), "comma-separated espeak accents (default: all eight English ones)")
     ("variants", po::value(&variants), "comma-separated espeak voice variants (default m1..m7,f1..f5)")
+    ("dev-variants", po::value(&dev_variants), "comma-separated espeak variants heard only in dev (default "
+     "m8,paul,linda,aunty)")
     ("snr-db", po::value(&snr), "add white noise at this SNR (dB, over the speech); default clean")
     ("mels", po::value(&o.fbank.num_mels)->default_value(o.fbank.num_mels), "mel filters (50 -> 153 dims, 40 -> 123)")
     ("dither", po::value(&o.dither)->default_value(o.dither), "Gaussian dither, 16-bit scale (0 = none)")
@@ -148,6 +152,7 @@ int run(int argc, char** argv) {
   }
   if (vm.count("accents")) o.accents = split_list(accents, "--accents");
   if (vm.count("variants")) o.variants = split_list(variants, "--variants");
+  if (vm.count("dev-variants")) o.dev_variants = split_list(dev_variants, "--dev-variants");
   if (vm.count("snr-db")) o.snr_db = snr;
   if (vm.count("sentences")) o.sentences = read_sentences(sentences_path);
   for (int s = 0; s < 3; ++s) {

@@ -201,39 +201,66 @@ def make_opt(model, lr):
     return torch.optim.Adam(model.parameters(), lr=lr)
 
 
-def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=None, teacher=None):
-    """Epochs of Adam with newbob-style halving: once the dev CE improves by less than args.halve_below
-    (relative), the learning rate halves every epoch; a worse epoch is rolled back."""
+def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=None, teacher=None, resume=None):
+    """At most `epochs` epochs of Adam with newbob (Kaldi's nnet1 schedule): once the dev CE improves by less than
+    args.halve_below (relative), the learning rate halves every epoch, and a worse epoch is rolled back; once halving,
+    an epoch that improves by less than args.stop_below (a rolled-back one improves by nothing) ends the phase
+    early, after at least args.min_epochs epochs (args.stop_below 0: never early).
+
+    After every epoch `checkpoint(state)` gets what continuing needs: the best weights (which the model holds then),
+    the optimizer's moments, the learning rate, the schedule's flags and the batch order's RNG state. Given such a
+    state as `resume`, the phase goes on exactly as if it had never stopped (same batches, same arithmetic)."""
     rng = np.random.default_rng(args.seed)
     opt = make_opt(model, lr)
-    best = evaluate(model, dev, sil) if dev is not None else None
+    stop_below, min_epochs = getattr(args, "stop_below", 0.0), getattr(args, "min_epochs", 1)
+    if resume is not None:
+        model.load_state_dict(resume["state"])
+        opt.load_state_dict(resume["opt"])
+        lr, halving, best, first = resume["lr"], resume["halving"], resume["best"], resume["epoch"]
+        rng.bit_generator.state = resume["rng"]
+        log(f"{tag} resumed after epoch {first}/{epochs}" + (" (it had stopped early)" if resume["stopped"] else ""))
+        if resume["stopped"]:
+            return best
+    else:
+        best = evaluate(model, dev, sil) if dev is not None else None
+        halving, first = False, 0
+        if best:
+            log(f"{tag} start: dev CE {best['ce']:.4f}, frame acc {best['frame_acc']:.2f}%, PER {best['per']:.2f}%")
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    if best:
-        log(f"{tag} start: dev CE {best['ce']:.4f}, frame acc {best['frame_acc']:.2f}%, PER {best['per']:.2f}%")
-    halving = False
-    for ep in range(epochs):
+    for ep in range(first, epochs):
         t0 = time.time()
         tr, steps = run_epoch(model, train, opt, args, rng, log=log, teacher=teacher)
         msg = f"{tag} epoch {ep + 1}/{epochs}: lr {lr:.2e}, train CE {tr:.4f}, {steps} steps, {time.time() - t0:.0f} s"
+        stopped = False
         if dev is None:
             log(msg)
-            continue
-        r = evaluate(model, dev, sil)
-        log(msg + f"; dev CE {r['ce']:.4f}, frame acc {r['frame_acc']:.2f}%, PER {r['per']:.2f}%")
-        if r["ce"] < best["ce"]:
-            if (best["ce"] - r["ce"]) / best["ce"] < args.halve_below:
-                halving = True
-            best = r
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
         else:
-            model.load_state_dict(best_state)
-            halving = True
-        if halving:
+            r = evaluate(model, dev, sil)
+            gain = (best["ce"] - r["ce"]) / best["ce"]
+            was_halving = halving
+            if r["ce"] < best["ce"]:
+                if gain < args.halve_below:
+                    halving = True
+                best = r
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+                verdict = ""
+            else:
+                model.load_state_dict(best_state)
+                halving = True
+                verdict = "; rolled back"
+            stopped = stop_below > 0 and was_halving and gain < stop_below and ep + 1 >= min_epochs
+            log(msg + f"; dev CE {r['ce']:.4f}, frame acc {r['frame_acc']:.2f}%, PER {r['per']:.2f}%{verdict}"
+                + (f"; stopped early (gain {gain:+.4f} < {stop_below})" if stopped else ""))
+        if halving and not stopped:
             lr *= 0.5
             for g in opt.param_groups:
                 g["lr"] = lr
         if checkpoint:
-            checkpoint(best_state, ep + 1)
+            checkpoint(dict(state=best_state, epoch=ep + 1, opt=opt.state_dict(), lr=lr, halving=halving, best=best,
+                            rng=rng.bit_generator.state, stopped=stopped))
+        if stopped:
+            break
     model.load_state_dict(best_state)
     return best
 

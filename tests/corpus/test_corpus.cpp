@@ -61,6 +61,7 @@ CorpusOptions tiny_options(std::uint64_t seed) {
   o.seed = seed;
   o.speakers[kTrain] = 1;
   o.speakers[kDev] = 0;
+  o.dev_own_speakers = 0;
   o.speakers[kTest] = 1;
   o.utts_per_speaker[kTrain] = o.utts_per_speaker[kDev] = o.utts_per_speaker[kTest] = 2;
   o.accents = {"en-us", "en-gb"};
@@ -363,6 +364,49 @@ TEST(Corpus, SpeakersAreDisjointAcrossSplits) {
   EXPECT_NE(error_of([&] { plan_speakers(o); }).find("must be fewer than accents x variants"), std::string::npos);
 }
 
+// The dev split's own speakers (dev_own_speakers on dev_variants) add voices no other split has and leave every
+// train and test speaker exactly as it was without them: that is what keeps the train and test files byte for byte.
+TEST(Corpus, DevSpeakersOfTheirOwnChangeNoTrainOrTestSpeaker) {
+  CorpusOptions with;
+  CorpusOptions without = with;
+  without.dev_own_speakers = 0;
+  const auto a = plan_speakers(with), b = plan_speakers(without);
+  auto key = [](const Speaker& s) {
+    return s.id + " " + split_name(s.split) + " " + s.voice.espeak_name + "+" + s.voice.variant + " " +
+           std::to_string(s.voice.rate) + " " + std::to_string(s.voice.pitch) + " " + std::to_string(s.voice.range) +
+           " " + std::to_string(s.gain_db);
+  };
+  std::vector<std::string> held_a, held_b;
+  for (const auto& s : a)
+    if (s.split != kDev || std::find(with.dev_variants.begin(), with.dev_variants.end(), s.voice.variant) ==
+                               with.dev_variants.end())
+      held_a.push_back(key(s));
+  for (const auto& s : b) held_b.push_back(key(s));
+  EXPECT_EQ(held_a, held_b);
+  std::set<std::string> own, elsewhere;
+  int dev = 0;
+  for (const auto& s : a) {
+    dev += s.split == kDev;
+    const bool is_own = std::find(with.dev_variants.begin(), with.dev_variants.end(), s.voice.variant) !=
+                        with.dev_variants.end();
+    (is_own ? own : elsewhere).insert(s.voice.variant);
+    if (is_own) {
+      EXPECT_EQ(s.split, kDev) << s.id;
+    }
+  }
+  EXPECT_EQ(dev, with.speakers[kDev] + with.dev_own_speakers);  // 8 + 16 by default
+  EXPECT_EQ(own.size(), with.dev_variants.size());
+  for (const auto& v : own) EXPECT_FALSE(elsewhere.count(v)) << v;
+
+  CorpusOptions bad;
+  bad.dev_variants.push_back("m1");
+  EXPECT_NE(error_of([&] { plan_speakers(bad); }).find("variant 'm1' is listed twice"), std::string::npos);
+  bad = CorpusOptions();
+  bad.dev_own_speakers = 33;  // 8 accents x 4 dev variants
+  EXPECT_NE(error_of([&] { plan_speakers(bad); }).find("must not exceed accents x dev variants (32)"),
+            std::string::npos);
+}
+
 TEST(Corpus, SameSeedGivesByteIdenticalFiles) {
   const fs::path a = fresh_dir("seed_a"), b = fresh_dir("seed_b"), c = fresh_dir("seed_c"), d = fresh_dir("seed_d");
   CorpusOptions o = tiny_options(7);
@@ -514,7 +558,8 @@ TEST(CorpusCli, BadOptionsExitWithTwoAndOneLine) {
   // error, so the case's own options are left alone).
   const std::vector<std::pair<std::string, std::string>> guard = {
       {"--out", (dir / "out").string()}, {"--speakers-train", "1"},   {"--speakers-dev", "0"},
-      {"--speakers-test", "1"},          {"--utts-per-speaker", "1"}, {"--accents", "en-us"}};
+      {"--speakers-test", "1"},          {"--utts-per-speaker", "1"}, {"--accents", "en-us"},
+      {"--speakers-dev-own", "0"}};
   auto run = [&](std::vector<std::string> args) {
     for (const auto& [opt, val] : guard)
       if (std::find(args.begin(), args.end(), opt) == args.end()) args.insert(args.end(), {opt, val});
@@ -538,6 +583,9 @@ TEST(CorpusCli, BadOptionsExitWithTwoAndOneLine) {
   EXPECT_EQ(run({"--utts-per-speaker", "0"}), 2);
   EXPECT_EQ(run({"--jobs", "0"}), 2);
   EXPECT_EQ(run({"--phone-map", "/nonexistent/table.txt"}), 2);
+  EXPECT_EQ(run({"--speakers-dev-own", "5"}), 2);      // one accent x 4 dev variants
+  EXPECT_EQ(run({"--dev-variants", "m8,m1"}), 2);       // m1 is a train voice
+  EXPECT_EQ(run({"--speakers-dev-own", "-1"}), 2);
   EXPECT_EQ(run({"stray"}), 2);
   EXPECT_FALSE(fs::exists(dir / "out"));  // nothing written on failure
   fs::remove_all(dir);

@@ -450,6 +450,37 @@ TEST(CliRunVp, NoArgumentsRunsTheBundledDefaultQuickly) {
   EXPECT_NE(r.out.find("saturations:"), std::string::npos) << r.out;
 }
 
+// The bundled run prints what its 8-or-so utterances stand for: the same model on the whole test split
+// (data/bundled.json, written by scripts/make-default). A malformed file is bad input, not a crash.
+TEST(CliRunVp, TheBundledRunPrintsTheTestSplitFigureBesideItsOwn) {
+  auto r = run_circa({"run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto per = r.out.find("\nPER: ");
+  const auto note = r.out.find("  on the whole test split (336 utterances, 11629 phones) this model scores PER ");
+  ASSERT_NE(per, std::string::npos) << r.out;
+  ASSERT_NE(note, std::string::npos) << r.out;
+  EXPECT_LT(per, note);
+  EXPECT_NE(r.out.find(" bundled utterances are "), std::string::npos) << r.out;
+  // Not with other features: the note is about the bundled ones.
+  r = run_circa({"run", "--features", std::string(CIRCA_SOURCE_DIR) + "/data/test.scp", "--labels",
+                 std::string(CIRCA_SOURCE_DIR) + "/data/test.ali"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("whole test split"), std::string::npos) << r.out;
+
+  const fs::path home = fresh_dir("bundled_home");
+  for (const char* f : {"models/default.safetensors", "data/test.ark", "data/test.scp", "data/test.ali",
+                        "platform/configs/default.ini"}) {
+    fs::create_directories((home / f).parent_path());
+    fs::copy_file(fs::path(CIRCA_SOURCE_DIR) / f, home / f);
+  }
+  const std::string env = "CIRCA_HOME=" + home.string();
+  for (const char* bad : {"{\"utterances\": 8", "{\"utterances\": 8, \"rule\": 3}",
+                          "{\"utterances\": 8, \"rule\": \"r\", \"per_pct\": 20, \"test_split\": {}}"}) {
+    std::ofstream(home / "data" / "bundled.json") << bad;
+    expect_input_error(run_circa({"run"}, "", {env}), "bundled.json");
+  }
+}
+
 TEST(CliMisc, RegistersAndFeatureSynthRejectBadArguments) {
   auto r = run_circa({"registers"});
   EXPECT_EQ(r.exit_code, 0);

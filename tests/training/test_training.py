@@ -394,13 +394,39 @@ class MakeDefault(unittest.TestCase):
     def test_makes_the_corpus_when_it_is_missing_then_trains_on_it(self):
         p, calls = self.run_make_default()
         self.assertEqual(calls[0], "make-corpus --out TREE/corpus")
-        self.assertTrue(calls[1].startswith("train --out TREE/r/dense "), calls)
+        self.assertTrue(calls[1].startswith("train --out TREE/r/default-s1/dense "), calls)
         self.assertIn("--corpus TREE/corpus", calls[1])
         self.assertEqual(len(calls), 2, calls)  # the failed dense run stops it
         self.assertEqual(p.returncode, 1)
         self.assertEqual(p.stderr.strip().splitlines(),
                          ["scripts/make-default: train failed (exit 1); nothing installed"])
         self.assertEqual(self.installed, [])
+
+    def test_a_rerun_skips_the_steps_that_finished_with_the_same_options(self):
+        with tempfile.TemporaryDirectory() as tree:
+            calls = os.path.join(tree, "calls")
+            open(calls, "w").close()
+            script_tree(tree, ("make-default",),
+                        {"make-corpus": "#!/bin/sh\nexit 1\n",
+                         "train": f'#!/bin/sh\necho "train $*" >> {calls}\n'})
+            os.makedirs(os.path.join(tree, "corpus"))
+            open(os.path.join(tree, "corpus", "test.scp"), "w").close()
+            md = [os.path.join(tree, "scripts", "make-default"), "--runs", os.path.join(tree, "r"), "--train-only"]
+            first = subprocess.run(md, capture_output=True, text=True)
+            self.assertEqual(first.returncode, 0, first.stderr)
+            with open(calls) as f:
+                self.assertEqual([c.split()[2] for c in f.read().splitlines()],
+                                 [os.path.join(tree, "r", "default-s1", r) for r in ("dense", "admm-b8", "admm-b8-kd")])
+            second = subprocess.run(md, capture_output=True, text=True)
+            self.assertEqual(second.returncode, 0, second.stderr)
+            self.assertEqual(second.stdout.count(": done before ("), 3, second.stdout)
+            # Another seed is another set of runs.
+            third = subprocess.run(md + ["--seed", "2"], capture_output=True, text=True)
+            self.assertEqual(third.returncode, 0, third.stderr)
+            with open(calls) as f:
+                lines = f.read().splitlines()
+            self.assertEqual(len(lines), 6)
+            self.assertTrue(all("--seed 2" in c and "/default-s2/" in c for c in lines[3:]), lines)
 
     def test_a_failed_corpus_stops_it_before_training(self):
         p, calls = self.run_make_default(corpus_rc=3)
