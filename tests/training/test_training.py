@@ -452,6 +452,31 @@ class MakeDefault(unittest.TestCase):
         self.assertIn("--print-recipe: invalid choice: 'admm-b8'", p.stderr.strip().splitlines()[-1])
 
 
+class BundledUtterances(unittest.TestCase):
+    """make-default's rule for the bundled utterances: one per test speaker, the speaker's utterance of median
+    length (the lower median, ties by key), in scp order; it reads speakers and lengths only."""
+
+    def test_one_per_speaker_at_its_median_length(self):
+        import importlib.machinery
+        import importlib.util
+        loader = importlib.machinery.SourceFileLoader("make_default", os.path.join(ROOT, "scripts", "make-default"))
+        spec = importlib.util.spec_from_loader("make_default", loader)
+        md = importlib.util.module_from_spec(spec)
+        loader.exec_module(md)
+        # Speaker a: lengths 5, 3, 9, 7 -> sorted 3 5 7 9, lower median 5 (a_0). Speaker b: 4, 4, 2 -> 2 4 4, the
+        # median 4 twice: the first key (b_0). Speaker c: one utterance.
+        lengths = {"a_0": 5, "a_1": 3, "b_0": 4, "a_2": 9, "c_0": 6, "b_1": 4, "a_3": 7, "b_2": 2}
+        with tempfile.TemporaryDirectory() as corpus:
+            with open(os.path.join(corpus, "test.scp"), "w") as f:
+                f.writelines(f"{k} test.ark:{i}\n" for i, k in enumerate(lengths))
+            with open(os.path.join(corpus, "test.utt2spk"), "w") as f:
+                f.writelines(f"{k} {k.split('_')[0]}\n" for k in lengths)
+            with open(os.path.join(corpus, "test.ali"), "w") as f:
+                f.writelines(f"{k} " + " ".join(["sil"] * n) + "\n" for k, n in lengths.items())
+            picked = [list(lengths)[i] for i in md.pick_utterances(corpus)]
+        self.assertEqual(picked, ["a_0", "b_0", "c_0"])
+
+
 class Export(unittest.TestCase):
     def test_layout(self):
         m = random_model("lstmp", {"layers.0.w_x": 4, "layers.0.w_r": 2, "layers.1.w_proj": 16})
