@@ -200,6 +200,27 @@ class Distillation(unittest.TestCase):
         _, _, b = self.train(labels_seed=2)
         self.assert_same_weights(a, b)
 
+    def test_the_teachers_outputs_computed_once_give_what_running_it_per_chunk_gives(self):
+        # The distilled phases (train_plain) compute the teacher's outputs once per split (TeacherCache); an epoch
+        # with them must train the student as running the teacher along the chunks does, up to float rounding.
+        split, teacher, student, args = self.setup(labels_seed=1)
+        args.kd_weight = 0.5
+        twin = random_model("lstmp", {n: 4 for n in nets.matrix_names("lstmp", 2, 16)})
+        twin.load_state_dict(student.state_dict())
+        cache = trainer.TeacherCache(teacher, split, args.kd_temp)
+        self.assertEqual(len(cache.logp), 4)
+        self.assertEqual(tuple(cache.logp[1].shape), (45, 39))
+        for model, t in ((student, teacher), (twin, cache)):
+            opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+            for ep in range(2):
+                trainer.run_epoch(model, split, opt, args, np.random.default_rng(ep), teacher=t)
+        for (n, p), (_, q) in zip(student.state_dict().items(), twin.state_dict().items()):
+            torch.testing.assert_close(p, q, rtol=0, atol=1e-4, msg=n)
+        # ...and the students did move (the comparison is not between two untrained copies).
+        self.assertGreater(max(float((p - q).abs().max()) for p, q in zip(
+            student.state_dict().values(), random_model("lstmp", {n: 4 for n in nets.matrix_names(
+                "lstmp", 2, 16)}).state_dict().values())), 1e-3)
+
     def admm(self, labels_seed, with_teacher):
         """ADMM's W-steps (scripts/train --kd-admm) on a dense student, then the hard projection."""
         split, teacher, _, args = self.setup(labels_seed)
