@@ -131,7 +131,7 @@ int run(int argc, char** argv) {
     ("accents", po::value(&accents), "comma-separated espeak accents (default: all eight English ones)")
     ("variants", po::value(&variants), "comma-separated espeak voice variants (default m1..m7,f1..f5)")
     ("dev-variants", po::value(&dev_variants), "comma-separated espeak variants heard only in dev (default "
-     "m8,paul,linda,aunty)")
+     "croak,Mike,Alex,aunty,john,grandpa)")
     ("snr-db", po::value(&snr), "add white noise at this SNR (dB, over the speech); default clean")
     ("mels", po::value(&o.fbank.num_mels)->default_value(o.fbank.num_mels), "mel filters (50 -> 153 dims, 40 -> 123)")
     ("dither", po::value(&o.dither)->default_value(o.dither), "Gaussian dither, 16-bit scale (0 = none)")

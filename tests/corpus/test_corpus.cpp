@@ -402,8 +402,8 @@ TEST(Corpus, DevSpeakersOfTheirOwnChangeNoTrainOrTestSpeaker) {
   bad.dev_variants.push_back("m1");
   EXPECT_NE(error_of([&] { plan_speakers(bad); }).find("variant 'm1' is listed twice"), std::string::npos);
   bad = CorpusOptions();
-  bad.dev_own_speakers = 33;  // 8 accents x 4 dev variants
-  EXPECT_NE(error_of([&] { plan_speakers(bad); }).find("must not exceed accents x dev variants (32)"),
+  bad.dev_own_speakers = 49;  // 8 accents x 6 dev variants
+  EXPECT_NE(error_of([&] { plan_speakers(bad); }).find("must not exceed accents x dev variants (48)"),
             std::string::npos);
 }
 
@@ -583,8 +583,8 @@ TEST(CorpusCli, BadOptionsExitWithTwoAndOneLine) {
   EXPECT_EQ(run({"--utts-per-speaker", "0"}), 2);
   EXPECT_EQ(run({"--jobs", "0"}), 2);
   EXPECT_EQ(run({"--phone-map", "/nonexistent/table.txt"}), 2);
-  EXPECT_EQ(run({"--speakers-dev-own", "5"}), 2);      // one accent x 4 dev variants
-  EXPECT_EQ(run({"--dev-variants", "m8,m1"}), 2);       // m1 is a train voice
+  EXPECT_EQ(run({"--speakers-dev-own", "7"}), 2);      // one accent x 6 dev variants
+  EXPECT_EQ(run({"--dev-variants", "croak,m1"}), 2);    // m1 is a train voice
   EXPECT_EQ(run({"--speakers-dev-own", "-1"}), 2);
   EXPECT_EQ(run({"stray"}), 2);
   EXPECT_FALSE(fs::exists(dir / "out"));  // nothing written on failure
