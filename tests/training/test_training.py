@@ -258,6 +258,10 @@ class TrainArguments(unittest.TestCase):
         self.check(["--kd-admm", "--method", "admm"], "--kd-admm needs --method admm and --teacher")
         self.check(["--kd-admm", "--method", "dense", "--teacher", "t.pt"], "--kd-admm needs --method admm")
 
+    def test_early_stopping_options_out_of_range(self):
+        self.check(["--stop-below", "-0.1"], "--stop-below takes a value >= 0 and --min-epochs one >= 1")
+        self.check(["--min-epochs", "0"], "--stop-below takes a value >= 0 and --min-epochs one >= 1")
+
     def test_kd_weight_out_of_range(self):
         self.check(["--kd-weight", "1.5"], "--kd-weight takes a value in [0, 1]")
 
