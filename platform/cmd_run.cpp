@@ -38,7 +38,7 @@ struct RunOptions {
   std::string frame_period;
   double frame_period_ns = 0;
   unsigned streams = 1, ring_frames = 16;
-  bool functional = false;
+  bool functional = false, lockstep = false;
   bool labels_given = false;
   std::vector<std::string> hw_overrides;
   std::optional<BundledInfo> bundled;  // the bundled utterances with their labels: what they stand for
@@ -86,6 +86,8 @@ RunOptions parse_run_options(const Args& args, bool& help) {
     ("trace", po::value(&o.trace)->default_value(o.trace), "VCD detail: units (busy, stall) | tiles (+ tile index)")
     ("timeline", po::value(&o.timeline), "write a Perfetto / Chrome trace-event timeline (JSON)")
     ("mmio-log", po::value(&o.mmio_log), "write every register access of the host (text)")
+    ("lockstep", po::bool_switch(&o.lockstep), "run every tile through the units' own SystemC processes, as a "
+                                              "waveform does (slower; the same cycles and outputs)")
     ("frame-period", po::value(&o.frame_period), "live input: frames arrive every T of simulated time (e.g. 10ms) "
                                                  "through an input ring in DDR; reports latency from arrival")
     ("streams", po::value(&o.streams)->default_value(o.streams), "utterances interleaved through the pipeline (1..16)")
@@ -211,6 +213,7 @@ int run_vp(const RunOptions& o, const HwConfig& hw, const Numerics& num, const M
   obs.trace_level = o.trace;
   obs.timeline = o.timeline;
   obs.mmio_log = o.mmio_log;
+  obs.lockstep = o.lockstep;
   HostOptions ho;
   ho.streams = o.streams;
   ho.frame_period_ns = o.frame_period_ns;

@@ -135,7 +135,9 @@ json build_report(const RunFacts& f) {
   j["wall_clock"] = {{"seconds", f.wall_seconds},
                      {"ms_per_frame", f.frames ? 1e3 * f.wall_seconds / fr : 0.0},
                      {"frame_steps_ms_per_frame", f.frames ? 1e3 * r.host_step_wall / fr : 0.0},
-                     {"frame_steps_cpu_ms_per_frame", f.frames ? 1e3 * r.host_step_cpu / fr : 0.0}};
+                     {"frame_steps_cpu_ms_per_frame", f.frames ? 1e3 * r.host_step_cpu / fr : 0.0},
+                     {"waves", r.waves},
+                     {"decoupled_waves", r.decoupled_waves}};
   return j;
 }
 

@@ -48,6 +48,7 @@ struct Observe {
   std::string trace_level = "units";  // units | tiles
   std::string timeline;            // Chrome / Perfetto trace-event JSON
   std::string mmio_log;            // every register access
+  bool lockstep = false;           // every tile a SystemC step of its own (as with a waveform), no waveform
 };
 
 // One on-chip buffer at the end of a run.
@@ -68,6 +69,7 @@ struct VpRunResult {
   std::uint64_t weight_bytes = 0;
   double sim_seconds = 0;
   double host_step_wall = 0, host_step_cpu = 0;  // host seconds spent in frame steps (accel_controller)
+  std::uint64_t waves = 0, decoupled_waves = 0;  // how the frame steps ran (accel_controller::waves)
   std::vector<UnitReport> units;  // fft, emac, ifft, activation, cell update, dma
   std::vector<BufferReport> buffers;  // input, spectrum, weight, psum, gates, state, output
   std::vector<accel_controller::LayerTotals> layers;

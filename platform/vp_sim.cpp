@@ -38,6 +38,7 @@ VpRunResult run_on_vp(const Model& m, const Numerics& num, const VpConfig& cfg, 
       sc_core::sc_trace(tf, acc.ddr_write, "ddr.write");
       top.cpu().set_end_padding(cfg.accel.clock.cycles(2));
     }
+    if (obs.lockstep) acc.set_lockstep(true);
     if (!obs.timeline.empty()) {
       for (unit_base* u : units) u->attach(rec);
       acc.attach(rec);

@@ -107,6 +107,7 @@ OnchipBufferParams& BufferParams::of(Buf b) {
 // --- the job -----------------------------------------------------------------------------------------------------
 
 void accel_controller::snapshot_counters() {
+  if (decoupled_) materialize(sc_time_stamp());  // the units' work of a decoupled wave up to now
   AccelCounters& c = cnt_;
   const UnitStats* u[] = {&fft_->stats(), &emac_->stats(), &ifft_->stats(), &act_->stats(), &cell_->stats()};
   c.fft_busy = u[0]->busy_cycles - base_.fft_busy;

@@ -157,6 +157,12 @@ public:
   const std::vector<LayerTotals>& layer_totals() const { return layer_totals_; }
   void set_trace(bool on) { trace_ = on; }
   void attach(TraceRecorder& rec) { rec_ = &rec; }
+  // Every tile of every wave through the units' own processes, a SystemC step each, as with a waveform or a
+  // timeline: the reference that the waves the controller times itself (decoupled) are checked against.
+  void set_lockstep(bool on) { lockstep_ = on; }
+  // Waves run (all jobs), and how many of them the controller timed itself.
+  std::uint64_t waves() const { return waves_; }
+  std::uint64_t decoupled_waves() const { return decoupled_waves_; }
   const AccelParams& params() const { return p_; }
   fft_unit& fft() { return *fft_; }
   emac_array& emac() { return *emac_; }
@@ -257,6 +263,34 @@ private:
   result_sink& queue_out(int q);
   // With `dependent`, b is a's cells phase: a cell tile issues once a's collected pieces cover its cells.
   void run_wave(Phase* a, Phase* b, bool dependent = false);
+  // --- decoupled waves (accel_decoupled.cpp) ---
+  // A wave whose lanes neither fetch weights nor depend on each other, with no waveform or timeline: the
+  // controller computes when every tile enters and leaves each unit from the units' costs and the queues' depths,
+  // waits once for the wave's end, and has each unit compute and book its tiles at their start times.
+  bool decouplable(const Phase* a, const Phase* b, bool dependent) const;
+  void run_decoupled(Phase* a, Phase* b);
+  // Schedules phase p's tiles from t0 (its first tiles' issue): returns when its last result is collected.
+  sc_core::sc_time schedule_lane(const Phase& p, const sc_core::sc_time& t0, bool first_output);
+  // Runs the scheduled work that starts at or before `until`.
+  void materialize(const sc_core::sc_time& until);
+  struct UnitEvent {
+    sc_core::sc_time at;       // when it happens
+    sc_core::sc_time issued;   // when the lane tile it comes from was issued (a reset drops the later ones)
+    datapath_unit* unit;
+    std::uint32_t tile;        // index in dtiles_ (execute), or stall cycles
+    std::uint8_t kind;         // 0 execute, 1 stall waiting for input, 2 stall waiting for room
+  };
+  std::vector<UnitEvent> devents_;
+  std::vector<Tile> dtiles_;
+  std::vector<sc_core::sc_time> dtake0_, dtake1_;
+  std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>> dcollects_;  // (collected, issued) per result
+  std::size_t dnext_ = 0;
+  bool decoupled_ = false;
+  sc_core::sc_time dcut_;  // lane tiles issued after it are not run (a reset came)
+  bool lockstep_ = false;
+  sc_core::sc_event reset_ev_;
+  std::uint64_t waves_ = 0, decoupled_waves_ = 0;
+
   // When the current frame's layer of group A first had output values (run_wave sets it, run_step reads it).
   sc_core::sc_time first_output_at_;
   bool first_output_seen_ = false;

@@ -111,7 +111,10 @@ void accel_controller::reg_write(std::uint32_t off, std::uint32_t v, bool& ok) {
       if (v & CIRCA_CTRL_SOFT_RESET) {
         // A running job stops at its next tile boundary. A START the job thread has not taken yet (same delta
         // cycle) has nothing to abort: it is dropped below, and waiting for the thread would wait forever.
-        if (state_ == CIRCA_STATE_BUSY && !start_pending_) reset_req_ = true;
+        if (state_ == CIRCA_STATE_BUSY && !start_pending_) {
+          reset_req_ = true;
+          reset_ev_.notify();  // a decoupled wave stops issuing at this time
+        }
         state_ = reset_req_ ? CIRCA_STATE_BUSY : CIRCA_STATE_IDLE;
         error_ = 0;
         irq_status_ = 0;

@@ -259,6 +259,17 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
       hook(*p, false);
       if (p->before) p->before();
     }
+  ++waves_;
+  if (decouplable(a, b, dependent)) {
+    ++decoupled_waves_;
+    run_decoupled(a, b);
+    for (Phase* p : {a, b})
+      if (p) {
+        hook(*p, true);
+        if (p->after) p->after();
+      }
+    return;
+  }
   struct Lane {
     Phase* p;
     command_queue* in;

@@ -12,14 +12,11 @@ std::uint64_t ActivationParams::tile_cycles(int cells) const { return issue_cycl
 
 activation_unit::activation_unit(sc_core::sc_module_name name, const ActivationParams& p, const ClockParams& clk,
                                  const Numerics& num)
-    : unit_base(name, clk),
-      in("in"),
-      out("out"),
+    : datapath_unit(name, clk),
       p_(p),
       num_(num),
       sig_(ActFn::sigmoid, num.activation, num.act, num.act),
       tanh_(ActFn::tanh, num.activation, num.act, num.act) {
-  SC_THREAD(run);
 }
 
 bool activation_unit::load_lut(ActFn fn, const std::vector<std::int32_t>& table) {
@@ -50,28 +47,34 @@ CellOperands cell_operands(const buffer_set& bufs, const Tile& t) {
   return o;
 }
 
-void activation_unit::run() {
-  for (;;) {
-    Tile t = take(in);
-    CellOperands o = cell_operands(bufs_, t);
-    o.sig = &sig_;
-    o.tanh_act = &tanh_;
-    activate_cells(o, t.begin, t.end, num_, stats_.sat);
-    const int cells = t.end - t.begin;
-    const std::uint64_t v = 3 * static_cast<std::uint64_t>(cells);  // three gates per cell
-    PortTally ports(bufs_);
-    ports.add(t.op[kGy], v, false);
-    ports.add(t.op[kRy], v, false);
-    ports.add(t.op[kBias], v, false);
-    ports.add(t.op[kBiasX], v, false);
-    ports.add(t.op[kBiasR], v, false);
-    ports.add(t.op[kPeep], 2 * static_cast<std::uint64_t>(cells), false);
-    if (t.arch == Arch::lstmp) ports.add(t.op[kC], static_cast<std::uint64_t>(cells), false);
-    ports.add(t.op[kGate], v, true);
-    stats_.ops += v;
-    charge(t, p_.tile_cycles(cells), p_.issue_cycles(cells), ports.max());
-    give(out, t);
-  }
+TileCost activation_unit::tally(const Tile& t, bool booking) const {
+  const int cells = t.end - t.begin;
+  const std::uint64_t v = 3 * static_cast<std::uint64_t>(cells);  // three gates per cell
+  PortTally ports(bufs_, booking);
+  ports.add(t.op[kGy], v, false);
+  ports.add(t.op[kRy], v, false);
+  ports.add(t.op[kBias], v, false);
+  ports.add(t.op[kBiasX], v, false);
+  ports.add(t.op[kBiasR], v, false);
+  ports.add(t.op[kPeep], 2 * static_cast<std::uint64_t>(cells), false);
+  if (t.arch == Arch::lstmp) ports.add(t.op[kC], static_cast<std::uint64_t>(cells), false);
+  ports.add(t.op[kGate], v, true);
+  TileCost c;
+  c.ops = v;
+  c.cycles = p_.tile_cycles(cells);
+  c.issue = p_.issue_cycles(cells);
+  c.ports = ports.max();
+  return c;
+}
+
+TileCost activation_unit::execute(const Tile& t, const sc_core::sc_time& start) {
+  CellOperands o = cell_operands(bufs_, t);
+  o.sig = &sig_;
+  o.tanh_act = &tanh_;
+  activate_cells(o, t.begin, t.end, num_, stats_.sat);
+  const TileCost c = tally(t, true);
+  book(t, c, start);
+  return c;
 }
 
 }  // namespace circa

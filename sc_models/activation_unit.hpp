@@ -26,12 +26,8 @@ struct ActivationParams {
 // A cell tile's operands, resolved in the buffers (the activation functions are the unit's own).
 CellOperands cell_operands(const buffer_set& bufs, const Tile& t);
 
-class activation_unit : public unit_base {
+class activation_unit : public datapath_unit {
 public:
-  sc_core::sc_fifo_in<Tile> in;
-  sc_core::sc_fifo_out<Tile> out;
-
-  SC_HAS_PROCESS(activation_unit);
   activation_unit(sc_core::sc_module_name name, const ActivationParams& p, const ClockParams& clk,
                   const Numerics& num);
   const ActivationParams& params() const { return p_; }
@@ -40,8 +36,11 @@ public:
   // The unit's LUT memory (tests poison it).
   Activation& lut(ActFn fn) { return fn == ActFn::sigmoid ? sig_ : tanh_; }
 
+  TileCost cost(const Tile& t) const override { return tally(t, false); }
+  TileCost execute(const Tile& t, const sc_core::sc_time& start) override;
+
 private:
-  void run();
+  TileCost tally(const Tile& t, bool booking) const;
   ActivationParams p_;
   const Numerics& num_;
   Activation sig_, tanh_;

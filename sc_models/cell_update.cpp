@@ -14,14 +14,11 @@ std::uint64_t CellUpdateParams::tile_cycles(int cells) const { return issue_cycl
 
 cell_update::cell_update(sc_core::sc_module_name name, const CellUpdateParams& p, const ClockParams& clk,
                          const Numerics& num)
-    : unit_base(name, clk),
-      in("in"),
-      out("out"),
+    : datapath_unit(name, clk),
       p_(p),
       num_(num),
       sig_(ActFn::sigmoid, num.activation, num.act, num.act),
       tanh_cell_(ActFn::tanh, num.activation, num.cell, num.act) {
-  SC_THREAD(run);
 }
 
 bool cell_update::load_lut(ActFn fn, const std::vector<std::int32_t>& table) {
@@ -35,36 +32,42 @@ bool cell_update::load_lut(ActFn fn, const std::vector<std::int32_t>& table) {
   return true;
 }
 
-void cell_update::run() {
-  for (;;) {
-    Tile t = take(in);
-    CellOperands o = cell_operands(bufs_, t);
-    o.sig = &sig_;
-    o.tanh_cell = &tanh_cell_;
-    update_cells(o, t.begin, t.end, num_, stats_.sat);
-    const int cells = t.end - t.begin;
-    const std::uint64_t n = static_cast<std::uint64_t>(cells);
-    PortTally ports(bufs_);
-    if (t.arch == Arch::lstmp) {
-      ports.add(t.op[kGate], 3 * n, false);  // i, f, g
-      ports.add(t.op[kGy], n, false);        // o's sums
-      ports.add(t.op[kRy], n, false);
-      ports.add(t.op[kBias], n, false);
-      ports.add(t.op[kPeep], n, false);
-      ports.add(t.op[kC], n, false);
-      ports.add(t.op[kC], n, true);
-      ports.add(t.op[kGate], n, true);  // o
-      ports.add(t.op[kM], n, true);
-      ports.add(t.op[kRNext], n, true);
-    } else {
-      ports.add(t.op[kGate], 2 * n, false);  // z, n
-      ports.add(t.op[kRPrev], n, false);
-      ports.add(t.op[kRNext], n, true);
-    }
-    stats_.ops += n;
-    charge(t, p_.tile_cycles(cells), p_.issue_cycles(cells), ports.max());
-    give(out, t);
+TileCost cell_update::tally(const Tile& t, bool booking) const {
+  const int cells = t.end - t.begin;
+  const std::uint64_t n = static_cast<std::uint64_t>(cells);
+  PortTally ports(bufs_, booking);
+  if (t.arch == Arch::lstmp) {
+    ports.add(t.op[kGate], 3 * n, false);  // i, f, g
+    ports.add(t.op[kGy], n, false);        // o's sums
+    ports.add(t.op[kRy], n, false);
+    ports.add(t.op[kBias], n, false);
+    ports.add(t.op[kPeep], n, false);
+    ports.add(t.op[kC], n, false);
+    ports.add(t.op[kC], n, true);
+    ports.add(t.op[kGate], n, true);  // o
+    ports.add(t.op[kM], n, true);
+    ports.add(t.op[kRNext], n, true);
+  } else {
+    ports.add(t.op[kGate], 2 * n, false);  // z, n
+    ports.add(t.op[kRPrev], n, false);
+    ports.add(t.op[kRNext], n, true);
   }
+  TileCost c;
+  c.ops = n;
+  c.cycles = p_.tile_cycles(cells);
+  c.issue = p_.issue_cycles(cells);
+  c.ports = ports.max();
+  return c;
+}
+
+TileCost cell_update::execute(const Tile& t, const sc_core::sc_time& start) {
+  CellOperands o = cell_operands(bufs_, t);
+  o.sig = &sig_;
+  o.tanh_cell = &tanh_cell_;
+  update_cells(o, t.begin, t.end, num_, stats_.sat);
+  const TileCost c = tally(t, true);
+  book(t, c, start);
+  return c;
 }
 
 }  // namespace circa

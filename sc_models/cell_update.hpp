@@ -20,20 +20,19 @@ struct CellUpdateParams {
   std::uint64_t tile_cycles(int cells) const;
 };
 
-class cell_update : public unit_base {
+class cell_update : public datapath_unit {
 public:
-  sc_core::sc_fifo_in<Tile> in;
-  sc_core::sc_fifo_out<Tile> out;
-
-  SC_HAS_PROCESS(cell_update);
   cell_update(sc_core::sc_module_name name, const CellUpdateParams& p, const ClockParams& clk, const Numerics& num);
   const CellUpdateParams& params() const { return p_; }
   // The o gate's sigmoid follows the activation unit's table (LUT_SEL selects both); tanh(c) is fixed.
   bool load_lut(ActFn fn, const std::vector<std::int32_t>& table);
   Activation& sigmoid_lut() { return sig_; }
 
+  TileCost cost(const Tile& t) const override { return tally(t, false); }
+  TileCost execute(const Tile& t, const sc_core::sc_time& start) override;
+
 private:
-  void run();
+  TileCost tally(const Tile& t, bool booking) const;
   CellUpdateParams p_;
   const Numerics& num_;
   Activation sig_, tanh_cell_;

@@ -36,12 +36,8 @@ struct EmacParams {
   int dsps() const { return lanes * dsp_per_cmac; }
 };
 
-class emac_array : public unit_base {
+class emac_array : public datapath_unit {
 public:
-  sc_core::sc_fifo_in<Tile> in;
-  sc_core::sc_fifo_out<Tile> out;
-
-  SC_HAS_PROCESS(emac_array);
   emac_array(sc_core::sc_module_name name, const EmacParams& p, const ClockParams& clk);
   const EmacParams& params() const { return p_; }
   // Tiles whose operands the array has read (it reads a tile's weights when it takes the tile), and the event
@@ -62,8 +58,12 @@ public:
   std::uint64_t pass_cycles(int q, int pass_ii) const;
   std::uint64_t pass_depth(const Tile& t) const;
 
+  TileCost cost(const Tile& t) const override { return tally(t, false); }
+  TileCost execute(const Tile& t, const sc_core::sc_time& start) override;
+  Tile piece(const Tile& t, std::uint64_t i) const override;
+
 private:
-  void run();
+  TileCost tally(const Tile& t, bool booking) const;
   EmacParams p_;
   std::uint64_t taken_ = 0;
   bool notify_taken_ = false;

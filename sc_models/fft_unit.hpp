@@ -36,17 +36,15 @@ struct FftParams {
 enum class FftDirection { forward, inverse };
 
 template <FftDirection D>
-class fft_unit_t : public unit_base {
+class fft_unit_t : public datapath_unit {
 public:
-  sc_core::sc_fifo_in<Tile> in;
-  sc_core::sc_fifo_out<Tile> out;
-
-  SC_HAS_PROCESS(fft_unit_t);
   fft_unit_t(sc_core::sc_module_name name, const FftParams& p, const ClockParams& clk, const Numerics& num);
   const FftParams& params() const { return p_; }
+  TileCost cost(const Tile& t) const override { return tally(t, false); }
+  TileCost execute(const Tile& t, const sc_core::sc_time& start) override;
 
 private:
-  void run();
+  TileCost tally(const Tile& t, bool booking) const;  // the tile's cost; booking: its accesses in the buffers' stats
   const FixedFft& transform(int k);  // one transform per block size, built when first needed
   FftParams p_;
   const Numerics& num_;

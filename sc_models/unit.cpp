@@ -39,8 +39,7 @@ void unit_base::record(const sc_time& start, const sc_time& end, std::uint32_t s
     rec_->slice(track_, start.value(), end.value(), seq, frame, layer);
 }
 
-void unit_base::charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue, std::uint64_t ports) {
-  cycles = book(t, cycles, issue, ports);
+void unit_base::elapse(const Tile& t, std::uint64_t cycles) {
   if (!trace_) {
     wait(clk_.cycles(cycles));
     return;
@@ -52,12 +51,11 @@ void unit_base::charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue,
   wait(clk_.cycles(1));
 }
 
-std::uint64_t unit_base::book(const Tile& t, std::uint64_t cycles, std::uint64_t issue, std::uint64_t ports) {
+std::uint64_t unit_base::book(const Tile& t, const TileCost& c, const sc_time& start) {
   if (done_hook_) done_hook_(t);
-  if (ports > issue) {
-    stats_.port_cycles += ports - issue;
-    cycles += ports - issue;
-  }
+  stats_.ops += c.ops;
+  const std::uint64_t cycles = c.total();
+  stats_.port_cycles += cycles - c.cycles;
   ++stats_.tiles;
   stats_.busy_cycles += cycles;
   if (t.layer >= 0) {
@@ -69,11 +67,44 @@ std::uint64_t unit_base::book(const Tile& t, std::uint64_t cycles, std::uint64_t
     stats_.busy_by_layer[l] += cycles;
     ++stats_.tiles_by_layer[l];
   }
-  if (rec_ != nullptr) {
-    const sc_time now = sc_time_stamp();
-    record(now, now + clk_.cycles(cycles), t.seq, t.frame, t.layer);
-  }
+  if (rec_ != nullptr) record(start, start + clk_.cycles(cycles), t.seq, t.frame, t.layer);
   return cycles;
+}
+
+datapath_unit::datapath_unit(sc_core::sc_module_name name, const ClockParams& clk)
+    : unit_base(name, clk), in("in"), out("out") {
+  SC_THREAD(run);
+}
+
+void datapath_unit::run() {
+  for (;;) {
+    Tile t = take(in);
+    const TileCost c = execute(t, sc_time_stamp());
+    if (!c.pieces) {
+      if (c.timed) elapse(t, c.total());
+      give(out, t);
+      continue;
+    }
+    // Pieces: each leaves after its cycles; busy stays high from the first to the last (low in the last cycle
+    // when tracing, as for any tile).
+    if (trace_) {
+      tile_index.write(t.seq);
+      busy.write(true);
+    }
+    std::uint64_t left = c.total();
+    for (std::uint64_t i = 0; i < c.passes; ++i) {
+      const std::uint64_t dt = c.piece_cycles(i);
+      left -= dt;
+      if (trace_ && left == 0) {
+        if (dt > 1) wait(clk_.cycles(dt - 1));
+        busy.write(false);
+        wait(clk_.cycles(1));
+      } else {
+        wait(clk_.cycles(dt));
+      }
+      give(out, piece(t, i));
+    }
+  }
 }
 
 const char* buffer_name(Buf b) {

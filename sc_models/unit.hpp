@@ -88,13 +88,30 @@ struct UnitStats {
   std::vector<std::uint64_t> tiles_by_layer;
 };
 
+// The time a tile takes, from its unit's timing parameters and its buffer accesses: its own cycles (issue and
+// pipeline latency), the part of them during which operands stream through the buffers' ports (issue), and the
+// ports' cycles; when the ports need more than the issue, the tile takes cycles - issue + ports. A tile of the
+// EW-MAC in pass mode (pieces) leaves as `passes` pieces, `pass` cycles apart, the first after the pipeline's depth.
+struct TileCost {
+  std::uint64_t cycles = 0, issue = 0, ports = 0;
+  bool pieces = false;
+  std::uint64_t passes = 1, pass = 0;
+  std::uint64_t ops = 0;  // the unit's operations (UnitStats::ops)
+  bool timed = true;      // false: the tile takes no time of its own (a spectrum replayed inside the EW-MAC)
+  std::uint64_t total() const { return ports > issue ? cycles + ports - issue : cycles; }
+  // Cycles from the tile's start to its first piece, or from one piece to the next.
+  std::uint64_t piece_cycles(std::uint64_t i) const { return i == 0 ? total() - (passes - 1) * pass : pass; }
+};
+
 // Port cycles of one tile's buffer accesses: per buffer, the sum of its accesses; the tile waits for the slowest.
+// Booking counts the accesses in the buffers' statistics; without, it only computes their cycles.
 class PortTally {
 public:
-  explicit PortTally(const buffer_set& bufs) : bufs_(bufs) {}
+  PortTally(const buffer_set& bufs, bool booking) : bufs_(bufs), booking_(booking) {}
   void add(const BufRef& r, std::uint64_t count, bool write) {
     if (r.none() || count == 0) return;
-    per_[static_cast<std::size_t>(r.buf)] += bufs_[r.buf].access(r.region, count, write);
+    onchip_buffer& b = bufs_[r.buf];
+    per_[static_cast<std::size_t>(r.buf)] += booking_ ? b.access(r.region, count, write) : b.value_cycles(r.region, count);
   }
   std::uint64_t max() const {
     std::uint64_t m = 0;
@@ -104,6 +121,7 @@ public:
 
 private:
   const buffer_set& bufs_;
+  bool booking_;
   std::uint64_t per_[kBuffers] = {};
 };
 
@@ -132,14 +150,12 @@ protected:
   Tile take(sc_core::sc_fifo_in<Tile>& in);
   // Blocking write that books the wait as stall (back-pressure).
   void give(sc_core::sc_fifo_out<Tile>& out, const Tile& t);
-  // Charges `cycles` of work for tile t: one wait, busy high meanwhile. `issue` is the part of `cycles` during
-  // which operands stream through the buffers' ports: when the ports need more (`ports`), the tile takes
-  // cycles - issue + ports.
-  void charge(const Tile& t, std::uint64_t cycles, std::uint64_t issue = 0, std::uint64_t ports = 0);
-  // charge()'s bookkeeping alone (hook, port cycles, statistics, timeline): returns the cycles the tile takes.
-  std::uint64_t book(const Tile& t, std::uint64_t cycles, std::uint64_t issue, std::uint64_t ports);
+  // Lets `cycles` of work on tile t pass: one wait, busy high meanwhile (low in its last cycle when tracing).
+  void elapse(const Tile& t, std::uint64_t cycles);
+  // A tile's bookkeeping (hook, port cycles, statistics, timeline), as started at `start`: returns its cycles.
+  std::uint64_t book(const Tile& t, const TileCost& c, const sc_core::sc_time& start);
 
-  // A span of work that is not a charge() (the DMA's burst groups), for the timeline.
+  // A span of work that is not a tile (the DMA's burst groups), for the timeline.
   void record(const sc_core::sc_time& start, const sc_core::sc_time& end, std::uint32_t seq, int frame, int layer);
 
   ClockParams clk_;
@@ -147,9 +163,41 @@ protected:
   buffer_set bufs_;
   std::function<void(const Tile&)> done_hook_;
   bool trace_ = false;
-  bool mid_job_ = false;
+  bool mid_job_ = false;  // the last tile taken was not the last of its job: waiting for input is stall
   TraceRecorder* rec_ = nullptr;
   int track_ = -1;
+};
+
+// A unit of the datapath: tiles in, tiles out, one SC_THREAD (run) that takes a tile, computes and books it
+// (execute), lets its time pass and hands it on (piece by piece in pass mode). The controller may also drive a unit
+// without its thread, for a wave it times itself (sc_models/accel_decoupled.cpp): cost() to schedule a tile,
+// execute() to compute and book it at its start time, and the stall counters below, exactly as run() would.
+class datapath_unit : public unit_base {
+public:
+  sc_core::sc_fifo_in<Tile> in;
+  sc_core::sc_fifo_out<Tile> out;
+
+  // The tile's time, with no side effect.
+  virtual TileCost cost(const Tile& t) const = 0;
+  // Reads the tile's operands, computes, writes its results, and books it as started at `start`.
+  virtual TileCost execute(const Tile& t, const sc_core::sc_time& start) = 0;
+  // Piece i of a tile in pass mode, as it leaves the unit.
+  virtual Tile piece(const Tile& t, std::uint64_t /*i*/) const { return t; }
+
+  // For a wave the controller times: whether waiting for the next tile counts as stall; stall cycles to book.
+  bool mid_job() const { return mid_job_; }
+  void set_mid_job(bool m) { mid_job_ = m; }
+  void add_stall(std::uint64_t in_cycles, std::uint64_t out_cycles) {
+    stats_.stall_in_cycles += in_cycles;
+    stats_.stall_out_cycles += out_cycles;
+  }
+
+protected:
+  SC_HAS_PROCESS(datapath_unit);
+  datapath_unit(sc_core::sc_module_name name, const ClockParams& clk);
+
+private:
+  void run();
 };
 
 }  // namespace circa

@@ -1,0 +1,163 @@
+// Decoupled waves: the controller times a wave's tiles itself instead of running every tile through the units'
+// processes as a SystemC step of its own (temporal decoupling, as TLM-2.0's loosely-timed initiators run ahead of
+// the kernel). A unit's process and a decoupled wave follow the same rules, so the two give the same cycles:
+//
+//   - a lane's first unit finds tiling.fifo_depth tiles in its command queue at the wave's start, and each tile it
+//     takes lets the next one in (issue[j] = take0[j - depth] for j >= depth);
+//   - a unit takes its next tile when it has handed on the previous one and the tile is there: take = max(free,
+//     arrival); waiting in the middle of a job (the previous tile was not its stage's last) is stall;
+//   - a tile (or, in pass mode, each piece) leaves cost(tile) cycles after its start (after the previous piece);
+//   - a unit hands an item to the next unit through a queue of tiling.fifo_depth items: item k goes in once the
+//     next unit has taken item k - depth, and the wait is stall; the chain's last unit hands results to the
+//     sequencer, which never holds them back;
+//   - two phases on the same chain run one after the other, phases on different chains side by side, and the wave
+//     ends when the sequencer has every result.
+//
+// The wave is then one wait. The units compute and book each tile at its start time (materialize), in time order:
+// at the wave's end, or earlier when the host reads the performance counters mid-wave or resets the device, so
+// that every counter reads what the units' processes would have shown. A wave that fetches streamed weights, whose
+// cells wait for the gates' passes (dataflow.overlap_cells), or that is traced (VCD, timeline) runs through the
+// units' processes (run_wave); `circa run --lockstep` runs every wave that way, and the tests compare the two.
+#include <algorithm>
+
+#include "sc_models/accel_controller.hpp"
+
+namespace circa {
+
+using sc_core::sc_time;
+using sc_core::sc_time_stamp;
+
+bool accel_controller::decouplable(const Phase* a, const Phase* b, bool dependent) const {
+  if (lockstep_ || trace_ || rec_ != nullptr || reset_req_ || (dependent && a && b)) return false;
+  for (const Phase* p : {a, b})
+    if (p && p->q == 1 && !on_chip_) return false;  // the sequencer fetches this lane's weights tile by tile
+  for (const datapath_unit* u : {static_cast<datapath_unit*>(fft_.get()), static_cast<datapath_unit*>(emac_.get()),
+                                 static_cast<datapath_unit*>(ifft_.get()), static_cast<datapath_unit*>(act_.get()),
+                                 static_cast<datapath_unit*>(cell_.get())})
+    if (u->mid_job()) return false;  // a unit waiting in the middle of a job: its stall began before this wave
+  return true;
+}
+
+sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool first_output) {
+  datapath_unit* u0 = p.q == 0 ? static_cast<datapath_unit*>(fft_.get())
+                      : p.q == 1 ? static_cast<datapath_unit*>(emac_.get())
+                                 : static_cast<datapath_unit*>(act_.get());
+  datapath_unit* u1 = p.q == 0 ? nullptr
+                      : p.q == 1 ? static_cast<datapath_unit*>(ifft_.get())
+                                 : static_cast<datapath_unit*>(cell_.get());
+  const std::size_t depth = static_cast<std::size_t>(p_.fifo_depth);
+  const ClockParams& c0 = u0->clock();
+  dtake0_.clear();
+  dtake1_.clear();
+  sc_time free0 = t0, free1 = t0, end = t0;
+  auto event = [&](const sc_time& at, const sc_time& issued, datapath_unit* u, std::uint8_t kind, std::uint64_t v) {
+    devents_.push_back({at, issued, u, static_cast<std::uint32_t>(v), kind});
+  };
+  auto collect = [&](const sc_time& at, const sc_time& issued) {
+    dcollects_.emplace_back(at, issued);
+    if (first_output && !first_output_seen_) {
+      first_output_seen_ = true;
+      first_output_at_ = at;
+    }
+    end = at;
+  };
+  // Item `t` leaves the first unit at `at`: through the queue to the second unit, or to the sequencer.
+  auto hand_on = [&](sc_time at, const Tile& t, const sc_time& issued) {
+    if (u1 == nullptr) {
+      collect(at, issued);
+      return at;
+    }
+    const std::size_t k = dtake1_.size();
+    if (k >= depth && dtake1_[k - depth] > at) {  // the queue is full until the second unit takes item k - depth
+      event(dtake1_[k - depth], issued, u0, 2, c0.to_cycles(dtake1_[k - depth] - at));
+      at = dtake1_[k - depth];
+    }
+    const sc_time take = std::max(free1, at);
+    if (u1->mid_job() && take > free1) event(take, issued, u1, 1, u1->clock().to_cycles(take - free1));
+    u1->set_mid_job(!t.last);
+    dtake1_.push_back(take);
+    event(take, issued, u1, 0, dtiles_.size());
+    dtiles_.push_back(t);
+    const TileCost c = u1->cost(t);
+    free1 = c.timed ? take + u1->clock().cycles(c.total()) : take;
+    collect(free1, issued);
+    return at;
+  };
+  for (std::size_t j = 0; j < p.tiles.size(); ++j) {
+    const Tile& t = p.tiles[j];
+    const sc_time issued = j < depth ? t0 : dtake0_[j - depth];
+    if (p.q == 1) ++emac_issued_;
+    sc_time at = std::max(free0, issued);
+    if (u0->mid_job() && at > free0) event(at, issued, u0, 1, c0.to_cycles(at - free0));
+    u0->set_mid_job(!t.last);
+    dtake0_.push_back(at);
+    event(at, issued, u0, 0, dtiles_.size());
+    dtiles_.push_back(t);
+    const TileCost c = u0->cost(t);
+    if (!c.pieces) {
+      if (c.timed) at += c0.cycles(c.total());
+      at = hand_on(at, t, issued);
+    } else {
+      for (std::uint64_t i = 0; i < c.passes; ++i) {
+        at += c0.cycles(c.piece_cycles(i));
+        at = hand_on(at, u0->piece(t, i), issued);
+      }
+    }
+    free0 = at;
+  }
+  return end;
+}
+
+void accel_controller::materialize(const sc_time& until) {
+  for (; dnext_ < devents_.size() && devents_[dnext_].at <= until; ++dnext_) {
+    const UnitEvent& e = devents_[dnext_];
+    if (e.issued > dcut_) continue;
+    if (e.kind == 0)
+      e.unit->execute(dtiles_[e.tile], e.at);
+    else
+      e.unit->add_stall(e.kind == 1 ? e.tile : 0, e.kind == 2 ? e.tile : 0);
+  }
+}
+
+void accel_controller::run_decoupled(Phase* a, Phase* b) {
+  const sc_time t0 = sc_time_stamp();
+  devents_.clear();
+  dtiles_.clear();
+  dcollects_.clear();
+  dnext_ = 0;
+  dcut_ = sc_core::sc_max_time();
+  const std::uint64_t emac_before = emac_issued_;
+  sc_time end = t0;
+  auto first_output = [&](const Phase* p) { return p == a && p->layer_output; };
+  if (a && b && a->q == b->q) {
+    end = schedule_lane(*b, schedule_lane(*a, t0, first_output(a)), false);
+  } else {
+    for (Phase* p : {a, b})
+      if (p) end = std::max(end, schedule_lane(*p, t0, first_output(p)));
+  }
+  // Time order; at the same time, the order the rules above produced (a unit's item before the next unit's).
+  std::stable_sort(devents_.begin(), devents_.end(),
+                   [](const UnitEvent& x, const UnitEvent& y) { return x.at < y.at; });
+  // The mid-job flags are the units' state at the end; a reset may leave them elsewhere (below).
+  decoupled_ = true;
+  if (end > t0) wait(end - t0, reset_ev_);
+  if (reset_req_ && sc_time_stamp() < end) {
+    // A reset: the tiles issued until now still run to their end; the rest never issue.
+    dcut_ = sc_time_stamp();
+    sc_time last = dcut_;
+    for (const auto& [at, issued] : dcollects_)
+      if (issued <= dcut_) last = std::max(last, at);
+    std::uint64_t kept_emac = 0;
+    for (const UnitEvent& e : devents_)
+      if (e.kind == 0 && e.unit == emac_.get() && e.issued <= dcut_) ++kept_emac;
+    emac_issued_ = emac_before + kept_emac;
+    // The units' mid-job flags as their last kept tiles left them.
+    for (const UnitEvent& e : devents_)
+      if (e.kind == 0 && e.issued <= dcut_) e.unit->set_mid_job(!dtiles_[e.tile].last);
+    if (last > sc_time_stamp()) wait(last - sc_time_stamp());
+  }
+  materialize(sc_core::sc_max_time());
+  decoupled_ = false;
+}
+
+}  // namespace circa
