@@ -271,8 +271,9 @@ private:
   void run_decoupled(Phase* a, Phase* b);
   // Schedules phase p's tiles from t0 (its first tiles' issue): returns when its last result is collected.
   sc_core::sc_time schedule_lane(const Phase& p, const sc_core::sc_time& t0, bool first_output);
-  // Runs the scheduled work that starts at or before `until`.
-  void materialize(const sc_core::sc_time& until);
+  // Runs the scheduled work that starts before `before`. A register read at time t sees the tiles that started
+  // before t: a tile handed on at t starts a delta cycle after the host's access, as the units' processes have it.
+  void materialize(const sc_core::sc_time& before);
   struct UnitEvent {
     sc_core::sc_time at;       // when it happens
     sc_core::sc_time issued;   // when the lane tile it comes from was issued (a reset drops the later ones)

@@ -108,8 +108,8 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
   return end;
 }
 
-void accel_controller::materialize(const sc_time& until) {
-  for (; dnext_ < devents_.size() && devents_[dnext_].at <= until; ++dnext_) {
+void accel_controller::materialize(const sc_time& before) {
+  for (; dnext_ < devents_.size() && devents_[dnext_].at < before; ++dnext_) {
     const UnitEvent& e = devents_[dnext_];
     if (e.issued > dcut_) continue;
     if (e.kind == 0)

@@ -235,6 +235,80 @@ TEST(Vp, PerfCountersAreLiveWhileAJobRuns) {
   });
 }
 
+// A job whose waves the controller times itself (decoupled) must look, from the bus, exactly like one whose tiles all
+// run through the units' processes (lockstep): the PERF counters read at odd times in the middle of waves, and a
+// soft reset in the middle of a wave (the tiles issued before it finish, no later one starts), give the same values.
+// Each sampled job follows a whole job, so that the DDR's state is the same at its start, and starts on a whole
+// millisecond; the lockstep run is repeated as the control.
+TEST(Vp, MidWaveCountersAndResetReadTheSameDecoupledAsInLockstep) {
+  Bench& B = bench();
+  auto utts = utterances(1, 40);
+  struct Sampled {
+    std::vector<std::uint64_t> values;
+    std::uint64_t tiles_after_reset = 0;
+  };
+  struct Pattern {
+    int first_ns, step_ns, reset_ns;
+  };
+  for (const Pattern& pat : {Pattern{370, 13, 1234}, Pattern{250, 7, 2011}, Pattern{500, 29, 777}, Pattern{100, 3, 5003}}) {
+  SCOPED_TRACE("samples from " + std::to_string(pat.first_ns) + " ns, every " + std::to_string(pat.step_ns) +
+               " ns more; reset " + std::to_string(pat.reset_ns) + " ns after the last");
+  auto sample = [&](bool lockstep) {
+    Sampled out;
+    B.a->accel().set_lockstep(lockstep);
+    B.run(*B.a, [&](host_cpu& cpu) {
+      Dev d(cpu);
+      HostRuntime::Job job = stage(d, *B.rt, utts[0].mat);
+      ASSERT_EQ(circa_run_job(&d.dev, job.desc_addr, 1000000000), 0);
+      const std::uint64_t tiles0 = B.a->accel().emac().stats().tiles + B.a->accel().act().stats().tiles;
+      // Start on a whole millisecond, so that the job meets the clock and the host's quantum in the same phase.
+      cpu.sync();
+      const sc_time ms(1, sc_core::SC_MS);
+      wait(ms - sc_time::from_value(sc_core::sc_time_stamp().value() % ms.value()));
+      ASSERT_EQ(circa_start_job(&d.dev, job.desc_addr), 0);
+      for (int i = 0; i < 40; ++i) {
+        wait(sc_time(pat.first_ns + pat.step_ns * i, sc_core::SC_NS));
+        circa_counters c{};
+        ASSERT_EQ(circa_read_counters(&d.dev, &c), 0);
+        for (std::uint64_t v : {c.cycles, c.fft_busy, c.emac_busy, c.ifft_busy, c.act_busy, c.cell_busy, c.stall,
+                                c.ddr_rd_bytes, std::uint64_t{c.saturations}, std::uint64_t{c.frames}})
+          out.values.push_back(v);
+      }
+      wait(sc_time(pat.reset_ns, sc_core::SC_NS));
+      EXPECT_EQ(circa_reset(&d.dev), 0);
+      std::uint32_t status = 0;
+      cpu.reg_read(kRegBase + CIRCA_REG_STATUS, status);
+      out.values.push_back(CIRCA_STATUS_FRAMES(status));
+      out.values.push_back(B.a->accel().counters().cycles);
+      out.values.push_back(B.a->accel().counters().emac_busy);
+      out.values.push_back(B.a->accel().counters().stall);
+      out.tiles_after_reset = B.a->accel().emac().stats().tiles + B.a->accel().act().stats().tiles - tiles0;
+    });
+    B.a->accel().set_lockstep(false);
+    return out;
+  };
+  const std::uint64_t decoupled_before = B.a->accel().decoupled_waves();
+  const Sampled ref = sample(true);
+  const std::uint64_t decoupled_mid = B.a->accel().decoupled_waves();
+  const Sampled fast = sample(false);
+  const Sampled control = sample(true);
+  EXPECT_EQ(decoupled_mid, decoupled_before);                  // the lockstep run decoupled nothing
+  EXPECT_GT(B.a->accel().decoupled_waves(), decoupled_mid);  // the other did
+  ASSERT_EQ(control.values, ref.values) << "the lockstep runs differ: the DDR's state is not the same at the start";
+  for (std::size_t i = 0; i < ref.values.size() && i < fast.values.size(); ++i)
+    if (fast.values[i] != ref.values[i]) {
+      ADD_FAILURE() << "first difference: sample " << i / 10 << ", value " << i % 10 << " (cycles, fft, emac, ifft, "
+                    << "act, cell busy, stall, ddr read, saturations, frames; after the 40 samples: frames, cycles, "
+                    << "emac busy, stall after the reset): " << fast.values[i] << " decoupled, " << ref.values[i]
+                    << " in lockstep";
+      break;
+    }
+  EXPECT_EQ(fast.values.size(), ref.values.size());
+  EXPECT_EQ(fast.tiles_after_reset, ref.tiles_after_reset);
+  EXPECT_GT(ref.values[ref.values.size() - 4 - 1], 0u);  // the reset came after some frames
+  }
+}
+
 TEST(Vp, SoftResetMidJobLeavesTheDeviceUsable) {
   Bench& B = bench();
   auto utts = utterances(1, 40);
