@@ -87,7 +87,7 @@ RunOptions parse_run_options(const Args& args, bool& help) {
     ("timeline", po::value(&o.timeline), "write a Perfetto / Chrome trace-event timeline (JSON)")
     ("mmio-log", po::value(&o.mmio_log), "write every register access of the host (text)")
     ("lockstep", po::bool_switch(&o.lockstep), "run every tile through the units' own SystemC processes, as a "
-                                              "waveform does (slower; the same cycles and outputs)")
+                                              "timeline does (slower; the same cycles, outputs and waveforms)")
     ("frame-period", po::value(&o.frame_period), "live input: frames arrive every T of simulated time (e.g. 10ms) "
                                                  "through an input ring in DDR; reports latency from arrival")
     ("streams", po::value(&o.streams)->default_value(o.streams), "utterances interleaved through the pipeline (1..16)")

@@ -157,8 +157,8 @@ public:
   const std::vector<LayerTotals>& layer_totals() const { return layer_totals_; }
   void set_trace(bool on) { trace_ = on; }
   void attach(TraceRecorder& rec) { rec_ = &rec; }
-  // Every tile of every wave through the units' own processes, a SystemC step each, as with a waveform or a
-  // timeline: the reference that the waves the controller times itself (decoupled) are checked against.
+  // Every tile of every wave through the units' own processes, a SystemC step each, as with a timeline: the
+  // reference that the waves the controller times itself (decoupled) are checked against.
   void set_lockstep(bool on) { lockstep_ = on; }
   // Waves run (all jobs), and how many of them the controller timed itself.
   std::uint64_t waves() const { return waves_; }
@@ -264,8 +264,7 @@ private:
   // With `dependent`, b is a's cells phase: a cell tile issues once a's collected pieces cover its cells.
   void run_wave(Phase* a, Phase* b, bool dependent = false);
   // --- decoupled waves (accel_decoupled.cpp) ---
-  // A wave whose lanes neither fetch weights nor depend on each other, with no waveform or timeline: the
-  // controller computes when every tile enters and leaves each unit from the units' costs and the queues' depths,
+  // A wave whose lanes neither fetch weights nor depend on each other, with no timeline: the controller computes when every tile enters and leaves each unit from the units' costs and the queues' depths,
   // waits once for the wave's end, and has each unit compute and book its tiles at their start times.
   bool decouplable(const Phase* a, const Phase* b, bool dependent) const;
   void run_decoupled(Phase* a, Phase* b);
@@ -282,6 +281,13 @@ private:
     std::uint8_t kind;         // 0 execute, 1 stall waiting for input, 2 stall waiting for room
   };
   std::vector<UnitEvent> devents_;
+  struct SignalEvent {         // a write to a unit's waveform signal
+    sc_core::sc_time at, issued;
+    datapath_unit* unit;
+    std::uint32_t value;
+    std::uint8_t kind;         // 0 busy, 1 stall, 2 tile index
+  };
+  std::vector<SignalEvent> dsignals_;
   std::vector<Tile> dtiles_;
   std::vector<sc_core::sc_time> dtake0_, dtake1_;
   std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>> dcollects_;  // (collected, issued) per result

@@ -13,11 +13,14 @@
 //   - two phases on the same chain run one after the other, phases on different chains side by side, and the wave
 //     ends when the sequencer has every result.
 //
-// The wave is then one wait. The units compute and book each tile at its start time (materialize), in time order:
-// at the wave's end, or earlier when the host reads the performance counters mid-wave or resets the device, so
-// that every counter reads what the units' processes would have shown. A wave that fetches streamed weights, whose
-// cells wait for the gates' passes (dataflow.overlap_cells), or that is traced (VCD, timeline) runs through the
-// units' processes (run_wave); `circa run --lockstep` runs every wave that way, and the tests compare the two.
+// The wave is then one wait, or with a waveform one wait per time at which a unit's busy, stall or tile index
+// changes, the controller writing the signals its process would have written (the VCD records a signal's last value
+// of each time step, so the waveforms are the same file). The units compute and book each tile at its start time
+// (materialize), in time order: at the wave's end, or earlier when the host reads the performance counters
+// mid-wave or resets the device, so that every counter reads what the units' processes would have shown. A wave
+// that fetches streamed weights, whose cells wait for the gates' passes (dataflow.overlap_cells), or that records a
+// timeline runs through the units' processes (run_wave); `circa run --lockstep` runs every wave that way, and the
+// tests compare the two.
 #include <algorithm>
 
 #include "sc_models/accel_controller.hpp"
@@ -28,7 +31,7 @@ using sc_core::sc_time;
 using sc_core::sc_time_stamp;
 
 bool accel_controller::decouplable(const Phase* a, const Phase* b, bool dependent) const {
-  if (lockstep_ || trace_ || rec_ != nullptr || reset_req_ || (dependent && a && b)) return false;
+  if (lockstep_ || rec_ != nullptr || reset_req_ || (dependent && a && b)) return false;
   for (const Phase* p : {a, b})
     if (p && p->q == 1 && !on_chip_) return false;  // the sequencer fetches this lane's weights tile by tile
   for (const datapath_unit* u : {static_cast<datapath_unit*>(fft_.get()), static_cast<datapath_unit*>(emac_.get()),
@@ -53,6 +56,17 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
   auto event = [&](const sc_time& at, const sc_time& issued, datapath_unit* u, std::uint8_t kind, std::uint64_t v) {
     devents_.push_back({at, issued, u, static_cast<std::uint32_t>(v), kind});
   };
+  // With a waveform, the writes a unit's process makes (run, take, give, elapse): kind 0 busy, 1 stall, 2 tile index.
+  auto signal = [&](const sc_time& at, const sc_time& issued, datapath_unit* u, std::uint8_t kind, std::uint32_t v) {
+    if (trace_) dsignals_.push_back({at, issued, u, v, kind});
+  };
+  // A tile's busy span from `take`: high, then low for its last cycle (elapse()).
+  auto busy = [&](const sc_time& take, const sc_time& last_cycle, const sc_time& issued, datapath_unit* u,
+                  const Tile& t) {
+    signal(take, issued, u, 2, t.seq);
+    signal(take, issued, u, 0, 1);
+    signal(last_cycle, issued, u, 0, 0);
+  };
   auto collect = [&](const sc_time& at, const sc_time& issued) {
     dcollects_.emplace_back(at, issued);
     if (first_output && !first_output_seen_) {
@@ -70,16 +84,27 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
     const std::size_t k = dtake1_.size();
     if (k >= depth && dtake1_[k - depth] > at) {  // the queue is full until the second unit takes item k - depth
       event(dtake1_[k - depth], issued, u0, 2, c0.to_cycles(dtake1_[k - depth] - at));
+      signal(at, issued, u0, 1, 1);
+      signal(dtake1_[k - depth], issued, u0, 1, 0);
       at = dtake1_[k - depth];
     }
     const sc_time take = std::max(free1, at);
-    if (u1->mid_job() && take > free1) event(take, issued, u1, 1, u1->clock().to_cycles(take - free1));
+    if (u1->mid_job() && take > free1) {
+      event(take, issued, u1, 1, u1->clock().to_cycles(take - free1));
+      signal(free1, issued, u1, 1, 1);
+      signal(take, issued, u1, 1, 0);
+    }
     u1->set_mid_job(!t.last);
     dtake1_.push_back(take);
     event(take, issued, u1, 0, dtiles_.size());
     dtiles_.push_back(t);
     const TileCost c = u1->cost(t);
-    free1 = c.timed ? take + u1->clock().cycles(c.total()) : take;
+    free1 = take;
+    if (c.timed) {
+      const std::uint64_t cycles = trace_ ? std::max<std::uint64_t>(c.total(), 1) : c.total();
+      busy(take, take + u1->clock().cycles(cycles - 1), issued, u1, t);
+      free1 = take + u1->clock().cycles(cycles);
+    }
     collect(free1, issued);
     return at;
   };
@@ -88,18 +113,28 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
     const sc_time issued = j < depth ? t0 : dtake0_[j - depth];
     if (p.q == 1) ++emac_issued_;
     sc_time at = std::max(free0, issued);
-    if (u0->mid_job() && at > free0) event(at, issued, u0, 1, c0.to_cycles(at - free0));
+    if (u0->mid_job() && at > free0) {
+      event(at, issued, u0, 1, c0.to_cycles(at - free0));
+      signal(free0, issued, u0, 1, 1);
+      signal(at, issued, u0, 1, 0);
+    }
     u0->set_mid_job(!t.last);
     dtake0_.push_back(at);
     event(at, issued, u0, 0, dtiles_.size());
     dtiles_.push_back(t);
     const TileCost c = u0->cost(t);
     if (!c.pieces) {
-      if (c.timed) at += c0.cycles(c.total());
+      if (c.timed) {
+        const std::uint64_t cycles = trace_ ? std::max<std::uint64_t>(c.total(), 1) : c.total();
+        busy(at, at + c0.cycles(cycles - 1), issued, u0, t);
+        at += c0.cycles(cycles);
+      }
       at = hand_on(at, t, issued);
     } else {
+      const sc_time take = at;
       for (std::uint64_t i = 0; i < c.passes; ++i) {
         at += c0.cycles(c.piece_cycles(i));
+        if (i + 1 == c.passes) busy(take, at - c0.cycles(1), issued, u0, t);
         at = hand_on(at, u0->piece(t, i), issued);
       }
     }
@@ -124,6 +159,7 @@ void accel_controller::run_decoupled(Phase* a, Phase* b) {
   devents_.clear();
   dtiles_.clear();
   dcollects_.clear();
+  dsignals_.clear();
   dnext_ = 0;
   dcut_ = sc_core::sc_max_time();
   const std::uint64_t emac_before = emac_issued_;
@@ -135,18 +171,20 @@ void accel_controller::run_decoupled(Phase* a, Phase* b) {
     for (Phase* p : {a, b})
       if (p) end = std::max(end, schedule_lane(*p, t0, first_output(p)));
   }
-  // Time order; at the same time, the order the rules above produced (a unit's item before the next unit's).
+  // Time order; at the same time, the order the rules above produced (a unit's item before the next unit's, and
+  // each unit's own writes in the order its process makes them).
   std::stable_sort(devents_.begin(), devents_.end(),
                    [](const UnitEvent& x, const UnitEvent& y) { return x.at < y.at; });
-  // The mid-job flags are the units' state at the end; a reset may leave them elsewhere (below).
+  std::stable_sort(dsignals_.begin(), dsignals_.end(),
+                   [](const SignalEvent& x, const SignalEvent& y) { return x.at < y.at; });
   decoupled_ = true;
-  if (end > t0) wait(end - t0, reset_ev_);
-  if (reset_req_ && sc_time_stamp() < end) {
-    // A reset: the tiles issued until now still run to their end; the rest never issue.
+  // A reset: the tiles issued until now still run to their end; the rest never issue.
+  auto cut = [&] {
     dcut_ = sc_time_stamp();
     sc_time last = dcut_;
     for (const auto& [at, issued] : dcollects_)
       if (issued <= dcut_) last = std::max(last, at);
+    end = last;
     std::uint64_t kept_emac = 0;
     for (const UnitEvent& e : devents_)
       if (e.kind == 0 && e.unit == emac_.get() && e.issued <= dcut_) ++kept_emac;
@@ -154,7 +192,32 @@ void accel_controller::run_decoupled(Phase* a, Phase* b) {
     // The units' mid-job flags as their last kept tiles left them.
     for (const UnitEvent& e : devents_)
       if (e.kind == 0 && e.issued <= dcut_) e.unit->set_mid_job(!dtiles_[e.tile].last);
-    if (last > sc_time_stamp()) wait(last - sc_time_stamp());
+  };
+  // Wait for the wave's end; with a waveform, from one signal change to the next, writing them at their times (the
+  // waveform records each signal's last value of a time step, as it does for the units' processes).
+  std::size_t i = 0;
+  const std::size_t n = dsignals_.size();
+  for (;;) {
+    while (i < n && dsignals_[i].issued > dcut_) ++i;
+    const sc_time target = i < n ? dsignals_[i].at : end;
+    if (target > sc_time_stamp()) {
+      wait(target - sc_time_stamp(), reset_ev_);
+      if (sc_time_stamp() < target) {  // woken by a reset
+        if (dcut_ == sc_core::sc_max_time()) cut();
+        continue;
+      }
+    }
+    if (i >= n) break;
+    for (; i < n && dsignals_[i].at == target; ++i) {
+      const SignalEvent& e = dsignals_[i];
+      if (e.issued > dcut_) continue;
+      if (e.kind == 0)
+        e.unit->busy.write(e.value != 0);
+      else if (e.kind == 1)
+        e.unit->stall.write(e.value != 0);
+      else
+        e.unit->tile_index.write(e.value);
+    }
   }
   materialize(sc_core::sc_max_time());
   decoupled_ = false;

@@ -127,9 +127,10 @@ private:
 
 class unit_base : public sc_core::sc_module {
 public:
-  sc_core::sc_signal<bool> busy;
-  sc_core::sc_signal<bool> stall;
-  sc_core::sc_signal<std::uint32_t> tile_index;
+  // Written by the unit's process, or by the controller for a wave it times itself (never both in one delta cycle).
+  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> busy;
+  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> stall;
+  sc_core::sc_signal<std::uint32_t, sc_core::SC_MANY_WRITERS> tile_index;
 
   const UnitStats& stats() const { return stats_; }
   const ClockParams& clock() const { return clk_; }

@@ -83,10 +83,10 @@ struct Driver : sc_core::sc_module {
 
 // Counts rising edges of a busy signal, the way a VCD reader counts tiles.
 struct EdgeCounter : sc_core::sc_module {
-  const sc_core::sc_signal<bool>& sig;
+  const sc_core::sc_signal_in_if<bool>& sig;
   int rises = 0;
   SC_HAS_PROCESS(EdgeCounter);
-  EdgeCounter(sc_core::sc_module_name n, const sc_core::sc_signal<bool>& s) : sc_module(n), sig(s) {
+  EdgeCounter(sc_core::sc_module_name n, const sc_core::sc_signal_in_if<bool>& s) : sc_module(n), sig(s) {
     SC_METHOD(count);
     sensitive << sig;
     dont_initialize();
