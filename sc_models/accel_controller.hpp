@@ -8,7 +8,8 @@
 // an error code in STATUS and the ERROR interrupt; nothing aborts the simulation.
 //
 // The parts, one file each: accel_registers.cpp (the register file), accel_job.cpp (descriptor, buffer layout,
-// weight and state loading), accel_schedule.cpp (tiles, the one scheduler), accel_weights.cpp (weight streaming).
+// weight and state loading), accel_schedule.cpp (tiles, the one scheduler), accel_decoupled.cpp (waves the controller
+// times itself), accel_weights.cpp (weight streaming).
 #pragma once
 
 #include <functional>
