@@ -8,7 +8,7 @@
 // block_ii is the lanes' initiation interval: a lane takes a new input block every block_ii cycles.
 // DSPs = lanes * dsp_per_cmac (3 with the Gauss trick, 4 direct). Operands come from the spectrum and weight
 // buffers and the sums go to the partial-sum buffer; when their ports need more cycles than the issue part
-// ceil(R*q*B / lanes) * (...), the tile takes the ports' cycles instead (unit_base::charge).
+// ceil(R*q*B / lanes) * (...), the tile takes the ports' cycles instead (TileCost::total).
 //
 // Pass mode (dataflow.rows_per_pass, Tile::pass_rows = P rows per pass): the lanes are wired to P block rows, each
 // bin of each row its own lane, and one pass streams the q input blocks through them (the Koios gate cores):

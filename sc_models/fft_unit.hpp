@@ -8,7 +8,7 @@
 // block rows [8 begin, min(8 end, p))), reads their sums from the partial-sum buffer, writes the rows into the
 // gate-sum buffer (core's ifft_rows), and then the tile's write-back (projection r into the state buffer, or logits
 // into the output buffer) in its output stage. When a buffer's ports need more than the ceil(n / lanes) * ii issue
-// cycles, the tile takes the ports' cycles instead (unit_base::charge).
+// cycles, the tile takes the ports' cycles instead (TileCost::total).
 #pragma once
 
 #include <memory>

@@ -4,7 +4,9 @@
 // buffers the tile names (sc_models/buffer_set.hpp), computes on them with a `core` kernel, writes its results into
 // its output buffer, computes the tile's cycles from its timing parameters and the buffers' port cycles, waits
 // once, and passes the tile on. Time spent blocked on the output channel (back-pressure) or on the input channel in
-// the middle of a job (starvation) is stall.
+// the middle of a job (starvation) is stall. For most waves the controller drives the units without their processes
+// and times the tiles itself by the same rules (sc_models/accel_decoupled.cpp): a unit's cost() and execute() are
+// what both use.
 #pragma once
 
 #include <cstdint>
