@@ -268,9 +268,14 @@ private:
   // A wave whose lanes neither fetch weights nor depend on each other, with no timeline: the controller computes when every tile enters and leaves each unit from the units' costs and the queues' depths,
   // waits once for the wave's end, and has each unit compute and book its tiles at their start times.
   bool decouplable(const Phase* a, const Phase* b, bool dependent) const;
-  void run_decoupled(Phase* a, Phase* b);
-  // Schedules phase p's tiles from t0 (its first tiles' issue): returns when its last result is collected.
-  sc_core::sc_time schedule_lane(const Phase& p, const sc_core::sc_time& t0, bool first_output);
+  void run_decoupled(Phase* a, Phase* b, bool dependent);
+  // Schedules phase p's tiles from t0 (its first tiles' issue; with `ready`, no tile before its time there): returns
+  // when its last result is collected.
+  sc_core::sc_time schedule_lane(const Phase& p, const sc_core::sc_time& t0, bool first_output,
+                                 const std::vector<sc_core::sc_time>* ready = nullptr);
+  // Cells of every gate that one piece of a gate phase completes (0: only the whole phase completes any).
+  static int cells_per_piece(const Phase& p);
+  std::vector<sc_core::sc_time> dready_;
   // Runs the scheduled work that starts before `before`. A register read at time t sees the tiles that started
   // before t: a tile handed on at t starts a delta cycle after the host's access, as the units' processes have it.
   void materialize(const sc_core::sc_time& before);

@@ -18,7 +18,8 @@
 // of each time step, so the waveforms are the same file). The units compute and book each tile at its start time
 // (materialize), in time order: at the wave's end, or earlier when the host reads the performance counters
 // mid-wave or resets the device, so that every counter reads what the units' processes would have shown. A wave
-// that fetches streamed weights, whose cells wait for the gates' passes (dataflow.overlap_cells), or that records a
+// that fetches streamed weights, whose cells wait for the gates' passes (dataflow.overlap_cells) when one piece can
+// ready more than one cell tile (otherwise a cell tile issues at max(its gate sums' arrival, room)), or that records a
 // timeline runs through the units' processes (run_wave); `circa run --lockstep` runs every wave that way, and the
 // tests compare the two.
 #include <algorithm>
@@ -31,7 +32,14 @@ using sc_core::sc_time;
 using sc_core::sc_time_stamp;
 
 bool accel_controller::decouplable(const Phase* a, const Phase* b, bool dependent) const {
-  if (lockstep_ || rec_ != nullptr || reset_req_ || (dependent && a && b)) return false;
+  if (lockstep_ || rec_ != nullptr || reset_req_) return false;
+  if (dependent && a && b) {
+    // b's cell tiles wait for a's pieces. Each of a's results and each of b's takes lets the sequencer issue one
+    // tile; the issue times below follow from that only if no result makes two tiles ready at once (whichever of
+    // two events at one time comes first, one tile goes in): a piece's cells fit in a cell tile.
+    const int cpp = cells_per_piece(*a);
+    if (cpp <= 0 || cpp > p_.cell_tile) return false;
+  }
   for (const Phase* p : {a, b})
     if (p && p->q == 1 && !on_chip_) return false;  // the sequencer fetches this lane's weights tile by tile
   for (const datapath_unit* u : {static_cast<datapath_unit*>(fft_.get()), static_cast<datapath_unit*>(emac_.get()),
@@ -41,7 +49,13 @@ bool accel_controller::decouplable(const Phase* a, const Phase* b, bool dependen
   return true;
 }
 
-sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool first_output) {
+int accel_controller::cells_per_piece(const Phase& p) {
+  const bool ordered = p.q == 1 && p.tiles.size() == 1 && p.tiles[0].pass_groups > 1;
+  return ordered ? p.tiles[0].pass_rows * p.tiles[0].shape.k : 0;
+}
+
+sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool first_output,
+                                        const std::vector<sc_time>* ready) {
   datapath_unit* u0 = p.q == 0 ? static_cast<datapath_unit*>(fft_.get())
                       : p.q == 1 ? static_cast<datapath_unit*>(emac_.get())
                                  : static_cast<datapath_unit*>(act_.get());
@@ -110,7 +124,8 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
   };
   for (std::size_t j = 0; j < p.tiles.size(); ++j) {
     const Tile& t = p.tiles[j];
-    const sc_time issued = j < depth ? t0 : dtake0_[j - depth];
+    sc_time issued = j < depth ? t0 : dtake0_[j - depth];
+    if (ready != nullptr) issued = std::max(issued, (*ready)[j]);  // its cells' gate sums are there
     if (p.q == 1) ++emac_issued_;
     sc_time at = std::max(free0, issued);
     if (u0->mid_job() && at > free0) {
@@ -154,7 +169,7 @@ void accel_controller::materialize(const sc_time& before) {
   }
 }
 
-void accel_controller::run_decoupled(Phase* a, Phase* b) {
+void accel_controller::run_decoupled(Phase* a, Phase* b, bool dependent) {
   const sc_time t0 = sc_time_stamp();
   devents_.clear();
   dtiles_.clear();
@@ -167,6 +182,17 @@ void accel_controller::run_decoupled(Phase* a, Phase* b) {
   auto first_output = [&](const Phase* p) { return p == a && p->layer_output; };
   if (a && b && a->q == b->q) {
     end = schedule_lane(*b, schedule_lane(*a, t0, first_output(a)), false);
+  } else if (dependent && a && b) {
+    // a's results in order are its pieces; cell tile j is ready once pieces cover its cells (all of them: the last).
+    end = schedule_lane(*a, t0, first_output(a));
+    const std::size_t pieces = dcollects_.size();
+    const int cpp = cells_per_piece(*a);
+    dready_.clear();
+    for (const Tile& t : b->tiles) {
+      const std::size_t need = std::min<std::size_t>(pieces, static_cast<std::size_t>((t.end + cpp - 1) / cpp));
+      dready_.push_back(dcollects_[need - 1].first);
+    }
+    end = std::max(end, schedule_lane(*b, t0, false, &dready_));
   } else {
     for (Phase* p : {a, b})
       if (p) end = std::max(end, schedule_lane(*p, t0, first_output(p)));

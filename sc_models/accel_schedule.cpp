@@ -262,7 +262,7 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
   ++waves_;
   if (decouplable(a, b, dependent)) {
     ++decoupled_waves_;
-    run_decoupled(a, b);
+    run_decoupled(a, b, dependent);
     for (Phase* p : {a, b})
       if (p) {
         hook(*p, true);

@@ -177,7 +177,13 @@ INSTANTIATE_TEST_SUITE_P(
              {"--model", "{lstmp}", "--features", "{four}", "--frame-period", "1ms", "--ring-frames", "4",
               "--streams", "2"},
              true},
-        Case{"koios_small", {"--model", "{k16}", "--features", "{four}", "--config", "@koios-clstm-small.ini"}, false},
+        // The cells take each pass's gate sums as they leave the IFFT: one piece readies one cell tile.
+        Case{"koios_small", {"--model", "{k16}", "--features", "{four}", "--config", "@koios-clstm-small.ini"}, true},
+        Case{"koios_medium", {"--model", "{k16}", "--features", "{one}", "--config", "@koios-clstm-medium.ini"}, true},
+        // Cell tiles smaller than a piece's cells: one piece readies two tiles, and that wave keeps the processes.
+        Case{"koios_small_cells8",
+             {"--model", "{k16}", "--features", "{four}", "--config", "@koios-clstm-small.ini", "--tiling.cells=8"},
+             false},
         Case{"koios_large_two_streams",
              {"--model", "{k16}", "--features", "{four}", "--config", "@koios-clstm-large.ini", "--streams", "2"},
              true},
