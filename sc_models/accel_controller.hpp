@@ -283,7 +283,7 @@ private:
     sc_core::sc_time at;       // when it happens
     sc_core::sc_time issued;   // when the lane tile it comes from was issued (a reset drops the later ones)
     datapath_unit* unit;
-    std::uint32_t tile;        // index in dtiles_ (execute), or stall cycles
+    std::uint32_t value;       // index in dtiles_ (execute), or stall cycles
     std::uint8_t kind;         // 0 execute, 1 stall waiting for input, 2 stall waiting for room
   };
   std::vector<UnitEvent> devents_;

@@ -81,6 +81,29 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
     signal(take, issued, u, 0, 1);
     signal(last_cycle, issued, u, 0, 0);
   };
+  // Unit u takes item t, there at `arrival`, once free since `free` (take(): waiting mid-job is stall): the take
+  // time, the item queued for execution, its cost.
+  auto take_item = [&](datapath_unit* u, const sc_time& free, const sc_time& arrival, const Tile& t,
+                       const sc_time& issued, std::vector<sc_time>& takes, TileCost& c) {
+    const sc_time take = std::max(free, arrival);
+    if (u->mid_job() && take > free) {
+      event(take, issued, u, 1, u->clock().to_cycles(take - free));
+      signal(free, issued, u, 1, 1);
+      signal(take, issued, u, 1, 0);
+    }
+    u->set_mid_job(!t.last);
+    takes.push_back(take);
+    event(take, issued, u, 0, dtiles_.size());
+    dtiles_.push_back(t);
+    c = u->cost(t);
+    return take;
+  };
+  // A tile's cycles, and with a waveform its busy span (a traced tile takes at least one cycle, as elapse() has it).
+  auto span = [&](datapath_unit* u, const sc_time& take, const TileCost& c, const sc_time& issued, const Tile& t) {
+    const std::uint64_t cycles = trace_ ? std::max<std::uint64_t>(c.total(), 1) : c.total();
+    busy(take, take + u->clock().cycles(cycles - 1), issued, u, t);
+    return take + u->clock().cycles(cycles);
+  };
   auto collect = [&](const sc_time& at, const sc_time& issued) {
     dcollects_.emplace_back(at, issued);
     if (first_output && !first_output_seen_) {
@@ -102,23 +125,9 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
       signal(dtake1_[k - depth], issued, u0, 1, 0);
       at = dtake1_[k - depth];
     }
-    const sc_time take = std::max(free1, at);
-    if (u1->mid_job() && take > free1) {
-      event(take, issued, u1, 1, u1->clock().to_cycles(take - free1));
-      signal(free1, issued, u1, 1, 1);
-      signal(take, issued, u1, 1, 0);
-    }
-    u1->set_mid_job(!t.last);
-    dtake1_.push_back(take);
-    event(take, issued, u1, 0, dtiles_.size());
-    dtiles_.push_back(t);
-    const TileCost c = u1->cost(t);
-    free1 = take;
-    if (c.timed) {
-      const std::uint64_t cycles = trace_ ? std::max<std::uint64_t>(c.total(), 1) : c.total();
-      busy(take, take + u1->clock().cycles(cycles - 1), issued, u1, t);
-      free1 = take + u1->clock().cycles(cycles);
-    }
+    TileCost c;
+    const sc_time take = take_item(u1, free1, at, t, issued, dtake1_, c);
+    free1 = c.timed ? span(u1, take, c, issued, t) : take;
     collect(free1, issued);
     return at;
   };
@@ -127,23 +136,10 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
     sc_time issued = j < depth ? t0 : dtake0_[j - depth];
     if (ready != nullptr) issued = std::max(issued, (*ready)[j]);  // its cells' gate sums are there
     if (p.q == 1) ++emac_issued_;
-    sc_time at = std::max(free0, issued);
-    if (u0->mid_job() && at > free0) {
-      event(at, issued, u0, 1, c0.to_cycles(at - free0));
-      signal(free0, issued, u0, 1, 1);
-      signal(at, issued, u0, 1, 0);
-    }
-    u0->set_mid_job(!t.last);
-    dtake0_.push_back(at);
-    event(at, issued, u0, 0, dtiles_.size());
-    dtiles_.push_back(t);
-    const TileCost c = u0->cost(t);
+    TileCost c;
+    sc_time at = take_item(u0, free0, issued, t, issued, dtake0_, c);
     if (!c.pieces) {
-      if (c.timed) {
-        const std::uint64_t cycles = trace_ ? std::max<std::uint64_t>(c.total(), 1) : c.total();
-        busy(at, at + c0.cycles(cycles - 1), issued, u0, t);
-        at += c0.cycles(cycles);
-      }
+      if (c.timed) at = span(u0, at, c, issued, t);
       at = hand_on(at, t, issued);
     } else {
       const sc_time take = at;
@@ -163,9 +159,9 @@ void accel_controller::materialize(const sc_time& before) {
     const UnitEvent& e = devents_[dnext_];
     if (e.issued > dcut_) continue;
     if (e.kind == 0)
-      e.unit->execute(dtiles_[e.tile], e.at);
+      e.unit->execute(dtiles_[e.value], e.at);
     else
-      e.unit->add_stall(e.kind == 1 ? e.tile : 0, e.kind == 2 ? e.tile : 0);
+      e.unit->add_stall(e.kind == 1 ? e.value : 0, e.kind == 2 ? e.value : 0);
   }
 }
 
@@ -217,7 +213,7 @@ void accel_controller::run_decoupled(Phase* a, Phase* b, bool dependent) {
     emac_issued_ = emac_before + kept_emac;
     // The units' mid-job flags as their last kept tiles left them.
     for (const UnitEvent& e : devents_)
-      if (e.kind == 0 && e.issued <= dcut_) e.unit->set_mid_job(!dtiles_[e.tile].last);
+      if (e.kind == 0 && e.issued <= dcut_) e.unit->set_mid_job(!dtiles_[e.value].last);
   };
   // Wait for the wave's end; with a waveform, from one signal change to the next, writing them at their times (the
   // waveform records each signal's last value of a time step, as it does for the units' processes).

@@ -67,14 +67,11 @@ TileCost activation_unit::tally(const Tile& t, bool booking) const {
   return c;
 }
 
-TileCost activation_unit::execute(const Tile& t, const sc_core::sc_time& start) {
+void activation_unit::compute(const Tile& t) {
   CellOperands o = cell_operands(bufs_, t);
   o.sig = &sig_;
   o.tanh_act = &tanh_;
   activate_cells(o, t.begin, t.end, num_, stats_.sat);
-  const TileCost c = tally(t, true);
-  book(t, c, start);
-  return c;
 }
 
 }  // namespace circa

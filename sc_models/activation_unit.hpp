@@ -36,11 +36,10 @@ public:
   // The unit's LUT memory (tests poison it).
   Activation& lut(ActFn fn) { return fn == ActFn::sigmoid ? sig_ : tanh_; }
 
-  TileCost cost(const Tile& t) const override { return tally(t, false); }
-  TileCost execute(const Tile& t, const sc_core::sc_time& start) override;
 
 private:
-  TileCost tally(const Tile& t, bool booking) const;
+  void compute(const Tile& t) override;
+  TileCost tally(const Tile& t, bool booking) const override;
   ActivationParams p_;
   const Numerics& num_;
   Activation sig_, tanh_;

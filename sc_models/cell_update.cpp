@@ -60,14 +60,11 @@ TileCost cell_update::tally(const Tile& t, bool booking) const {
   return c;
 }
 
-TileCost cell_update::execute(const Tile& t, const sc_core::sc_time& start) {
+void cell_update::compute(const Tile& t) {
   CellOperands o = cell_operands(bufs_, t);
   o.sig = &sig_;
   o.tanh_cell = &tanh_cell_;
   update_cells(o, t.begin, t.end, num_, stats_.sat);
-  const TileCost c = tally(t, true);
-  book(t, c, start);
-  return c;
 }
 
 }  // namespace circa

@@ -28,11 +28,10 @@ public:
   bool load_lut(ActFn fn, const std::vector<std::int32_t>& table);
   Activation& sigmoid_lut() { return sig_; }
 
-  TileCost cost(const Tile& t) const override { return tally(t, false); }
-  TileCost execute(const Tile& t, const sc_core::sc_time& start) override;
 
 private:
-  TileCost tally(const Tile& t, bool booking) const;
+  void compute(const Tile& t) override;
+  TileCost tally(const Tile& t, bool booking) const override;
   CellUpdateParams p_;
   const Numerics& num_;
   Activation sig_, tanh_cell_;

@@ -51,7 +51,7 @@ TileCost emac_array::tally(const Tile& t, bool booking) const {
   return c;
 }
 
-TileCost emac_array::execute(const Tile& t, const sc_core::sc_time& start) {
+void emac_array::compute(const Tile& t) {
   const CirculantShape& s = t.shape;
   // Operands: the spectrum (spectrum buffer), the tile's weights (weight buffer); results: the sums of its row
   // chunks, overwritten (partial-sum buffer).
@@ -69,9 +69,6 @@ TileCost emac_array::execute(const Tile& t, const sc_core::sc_time& start) {
     notify_taken_ = false;
     taken_ev_.notify(sc_core::SC_ZERO_TIME);
   }
-  const TileCost c = tally(t, true);
-  book(t, c, start);
-  return c;
 }
 
 Tile emac_array::piece(const Tile& t, std::uint64_t i) const {

@@ -58,12 +58,11 @@ public:
   std::uint64_t pass_cycles(int q, int pass_ii) const;
   std::uint64_t pass_depth(const Tile& t) const;
 
-  TileCost cost(const Tile& t) const override { return tally(t, false); }
-  TileCost execute(const Tile& t, const sc_core::sc_time& start) override;
   Tile piece(const Tile& t, std::uint64_t i) const override;
 
 private:
-  TileCost tally(const Tile& t, bool booking) const;
+  void compute(const Tile& t) override;
+  TileCost tally(const Tile& t, bool booking) const override;
   EmacParams p_;
   std::uint64_t taken_ = 0;
   bool notify_taken_ = false;

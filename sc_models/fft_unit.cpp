@@ -85,7 +85,7 @@ TileCost fft_unit_t<D>::tally(const Tile& t, bool booking) const {
 }
 
 template <FftDirection D>
-TileCost fft_unit_t<D>::execute(const Tile& t, const sc_core::sc_time& start) {
+void fft_unit_t<D>::compute(const Tile& t) {
   const FixedFft& f = transform(t.shape.k);
   if constexpr (D == FftDirection::forward) {
     // Input blocks [begin, end) of the segments, read from their buffers; their spectra into the spectrum buffer.
@@ -116,9 +116,6 @@ TileCost fft_unit_t<D>::execute(const Tile& t, const sc_core::sc_time& start) {
       }
     }
   }
-  const TileCost c = tally(t, true);
-  book(t, c, start);
-  return c;
 }
 
 template class fft_unit_t<FftDirection::forward>;

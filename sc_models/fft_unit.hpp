@@ -40,11 +40,10 @@ class fft_unit_t : public datapath_unit {
 public:
   fft_unit_t(sc_core::sc_module_name name, const FftParams& p, const ClockParams& clk, const Numerics& num);
   const FftParams& params() const { return p_; }
-  TileCost cost(const Tile& t) const override { return tally(t, false); }
-  TileCost execute(const Tile& t, const sc_core::sc_time& start) override;
 
 private:
-  TileCost tally(const Tile& t, bool booking) const;  // the tile's cost; booking: its accesses in the buffers' stats
+  void compute(const Tile& t) override;
+  TileCost tally(const Tile& t, bool booking) const override;
   const FixedFft& transform(int k);  // one transform per block size, built when first needed
   FftParams p_;
   const Numerics& num_;

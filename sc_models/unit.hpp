@@ -181,9 +181,14 @@ public:
   sc_core::sc_fifo_out<Tile> out;
 
   // The tile's time, with no side effect.
-  virtual TileCost cost(const Tile& t) const = 0;
+  TileCost cost(const Tile& t) const { return tally(t, false); }
   // Reads the tile's operands, computes, writes its results, and books it as started at `start`.
-  virtual TileCost execute(const Tile& t, const sc_core::sc_time& start) = 0;
+  TileCost execute(const Tile& t, const sc_core::sc_time& start) {
+    compute(t);
+    const TileCost c = tally(t, true);
+    book(t, c, start);
+    return c;
+  }
   // Piece i of a tile in pass mode, as it leaves the unit.
   virtual Tile piece(const Tile& t, std::uint64_t /*i*/) const { return t; }
 
@@ -198,6 +203,10 @@ public:
 protected:
   SC_HAS_PROCESS(datapath_unit);
   datapath_unit(sc_core::sc_module_name name, const ClockParams& clk);
+  // The tile's kernel: operands from their buffers, results into the output buffer.
+  virtual void compute(const Tile& t) = 0;
+  // The tile's cost; booking: its buffer accesses also go into the buffers' statistics.
+  virtual TileCost tally(const Tile& t, bool booking) const = 0;
 
 private:
   void run();
