@@ -158,6 +158,24 @@ std::int32_t Activation::eval_general(std::int32_t x_raw, SatCounters* sat) cons
   return clamped;
 }
 
+Activation::Lut32 Activation::lut32() const {
+  Lut32 g;
+  // Position numerators reach 2R * pos_mul; interpolation numerators |t0| * pos_den + |t1 - t0| * rem plus the
+  // rounding constant stay below 4 * (max_raw + 1) * pos_den (every table value fits `out`, load_table checks it).
+  const std::int64_t lim30 = std::int64_t{1} << 30;
+  g.ok = lut_pow2_ && r_raw_ < lim30 && 2 * r_raw_ * pos_mul_ < lim30 &&
+         4 * (static_cast<std::int64_t>(out_.max_raw()) + 1) * pos_den_ < 2 * lim30;
+  if (!g.ok) return g;
+  g.r = static_cast<std::int32_t>(r_raw_);
+  g.pos_mul = static_cast<std::int32_t>(pos_mul_);
+  g.pos_shift = pos_shift_;
+  g.lo = lo_raw_;
+  g.hi = hi_raw_;
+  g.rounding = spec_.rounding;
+  g.table = table_.data();
+  return g;
+}
+
 void Activation::eval(const std::int32_t* x, std::int32_t* y, int n) const {
   for (int i = 0; i < n; ++i) y[i] = eval(x[i]);
 }

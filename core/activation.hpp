@@ -56,6 +56,17 @@ public:
   // std::invalid_argument otherwise.
   void load_table(const std::vector<std::int32_t>& t);
 
+  // The interpolated LUT with a power-of-two step in 32-bit terms, for the vector cell kernels
+  // (core/cell_kernels_avx2.cpp): `ok` when eval() is that case and every intermediate of it fits an int32 with room
+  // (position numerator below 2^30, interpolation numerator below 2^31), so an int32 lane computes the same integers.
+  struct Lut32 {
+    bool ok = false;
+    std::int32_t r = 0, pos_mul = 1, pos_shift = 0, lo = 0, hi = 0;
+    Rounding rounding = Rounding::half_even;
+    const std::int32_t* table = nullptr;  // lut_entries + 1 values
+  };
+  Lut32 lut32() const;
+
   ActFn fn() const { return fn_; }
   QFormat in_format() const { return in_; }
   QFormat out_format() const { return out_; }

@@ -5,6 +5,14 @@
 namespace circa {
 
 void activate_cells(const CellOperands& o, int u0, int u1, const Numerics& n, SatCounters& sat) {
+  activate_cells_scalar(o, detail::activate_cells_vector(o, u0, u1, n, sat), u1, n, sat);
+}
+
+void update_cells(const CellOperands& o, int u0, int u1, const Numerics& n, SatCounters& sat) {
+  update_cells_scalar(o, detail::update_cells_vector(o, u0, u1, n, sat), u1, n, sat);
+}
+
+void activate_cells_scalar(const CellOperands& o, int u0, int u1, const Numerics& n, SatCounters& sat) {
   const int F = n.act.n + n.guard_bits;  // fractional bits of the wide gate sums
   const Rounding rnd = n.rounding;
   const int C = o.cell;
@@ -55,7 +63,7 @@ void activate_cells(const CellOperands& o, int u0, int u1, const Numerics& n, Sa
   }
 }
 
-void update_cells(const CellOperands& o, int u0, int u1, const Numerics& n, SatCounters& sat) {
+void update_cells_scalar(const CellOperands& o, int u0, int u1, const Numerics& n, SatCounters& sat) {
   const int C = o.cell;
   const Rounding rnd = n.rounding;
   const QFormat act = n.act, cellq = n.cell;

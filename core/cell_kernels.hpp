@@ -34,6 +34,21 @@ struct CellOperands {
 void activate_cells(const CellOperands& o, int u0, int u1, const Numerics& num, SatCounters& sat);
 // Cell update, cells [u0, u1): LSTMP c, o, m (and r = m without projection); GRU h.
 void update_cells(const CellOperands& o, int u0, int u1, const Numerics& num, SatCounters& sat);
+// The kernels above take AVX2 for runs of eight cells when activate_cells_vectorized / update_cells_vectorized
+// (LSTMP, interpolated power-of-two LUTs whose arithmetic fits int32 lanes, an AVX2 host without CIRCA_NO_AVX2), the
+// remaining cells and every other case the scalar path; both compute the same integers and counts
+// (core/cell_kernels_avx2.cpp). The scalar path alone, the reference the vector one is tested against:
+void activate_cells_scalar(const CellOperands& o, int u0, int u1, const Numerics& num, SatCounters& sat);
+void update_cells_scalar(const CellOperands& o, int u0, int u1, const Numerics& num, SatCounters& sat);
+bool activate_cells_vectorized(const CellOperands& o, const Numerics& num);
+bool update_cells_vectorized(const CellOperands& o, const Numerics& num);
+namespace detail {
+// The vector path on the first multiple of eight cells of [u0, u1) when the case allows it; returns the first cell it
+// left to the scalar path (u0 when it did nothing).
+int activate_cells_vector(const CellOperands& o, int u0, int u1, const Numerics& num, SatCounters& sat);
+int update_cells_vector(const CellOperands& o, int u0, int u1, const Numerics& num, SatCounters& sat);
+}  // namespace detail
+
 // Write-back of wide sums y[d] (act.n + guard fractional bits), plus bias[d] when given, to act: the projection's
 // r and the output layer's logits, for d in [d0, d1).
 void write_back_sums(const std::int64_t* y, const std::int32_t* bias, int d0, int d1, const Numerics& num,

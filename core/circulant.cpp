@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <cstdlib>
 #include <stdexcept>
 
 #include "core/error.hpp"
+#include "core/host_simd.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -346,26 +346,18 @@ __attribute__((target("avx2"))) void mac_avx2_wide(const std::int32_t* w32, int 
   }
 }
 
-bool cpu_has_avx2() {
-  static const bool has = [] {
-    if (const char* e = std::getenv("CIRCA_NO_AVX2"); e && *e && *e != '0') return false;
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return has;
-}
-
 }  // namespace
 #endif
 
 void circulant_mac(const CirculantShape& s, const WeightSpan& w, int run, bool vector, const FreqView& x, int c0,
                    int c1, std::int64_t* acc) {
 #ifdef CIRCA_HAVE_X86
-  if (vector && w.narrow && cpu_has_avx2()) {
+  if (vector && w.narrow && host_has_avx2()) {
     mac_avx2(static_cast<const std::int16_t*>(w.words), w.bin_stride, w.c0, x.xa, x.xb, s.bins, s.chunks, s.q, run,
              c0, c1, acc);
     return;
   }
-  if (!w.narrow && cpu_has_avx2()) {
+  if (!w.narrow && host_has_avx2()) {
     mac_avx2_wide(static_cast<const std::int32_t*>(w.words), w.bin_stride, w.c0, x.re, x.im, s.bins, s.chunks, s.q,
                   c0, c1, acc);
     return;

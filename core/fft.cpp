@@ -1,6 +1,7 @@
 #include "core/fft.hpp"
 
 #include "core/circulant.hpp"  // FixedCirculant::acc_index, the layout inverse_rows reads
+#include "core/host_simd.hpp"
 
 #include <array>
 #include <cmath>
@@ -346,8 +347,27 @@ void FixedFft::inverse(const std::int64_t* re, const std::int64_t* im, std::int6
   inv_(*this, re, im, y);
 }
 
+namespace detail {
+// core/fft_avx2.cpp: rows [row0, r) four at a time, r the first row it left (row0 when the case is not its own).
+int inverse_rows_avx2(int k, Rounding r, const std::int64_t* swr, const std::int64_t* swi, int tw,
+                      const std::int64_t* acc, int chunks, int row0, int row1, int shift, int sum_bits, std::int64_t* y,
+                      SatCounters& sat);
+}  // namespace detail
+
 void FixedFft::inverse_rows(const std::int64_t* acc, int chunks, int row0, int row1, int shift, int sum_bits,
                             std::int64_t* y, SatCounters& sat) const {
+  if (k_ > 1 && host_has_avx2()) {
+    const int done = detail::inverse_rows_avx2(k_, rnd_, stage_twr_.data(), stage_twi_.data(), tw_frac_, acc, chunks,
+                                               row0, row1, shift, sum_bits, y, sat);
+    if (done < row1)
+      inv_rows_(*this, acc, chunks, done, row1, shift, sum_bits, y + static_cast<std::size_t>(done - row0) * k_, sat);
+    return;
+  }
+  inverse_rows_scalar(acc, chunks, row0, row1, shift, sum_bits, y, sat);
+}
+
+void FixedFft::inverse_rows_scalar(const std::int64_t* acc, int chunks, int row0, int row1, int shift, int sum_bits,
+                                   std::int64_t* y, SatCounters& sat) const {
   if (k_ > 1) {
     inv_rows_(*this, acc, chunks, row0, row1, shift, sum_bits, y, sat);
     return;

@@ -66,8 +66,12 @@ public:
   // of 8, part, row; FixedCirculant::acc_index): each sum is first shift_round(sum, shift) and saturated to
   // sum_bits (counted as accum), then row i's outputs go to y[(i - row0) k ..]. The same as that loop around
   // inverse(), in one call.
+  // On an AVX2 host, runs of four rows from a row0 that is a multiple of four go through core/fft_avx2.cpp (k 2..32),
+  // which computes the same integers and counts as the scalar kernel; inverse_rows_scalar is that kernel alone.
   void inverse_rows(const std::int64_t* acc, int chunks, int row0, int row1, int shift, int sum_bits, std::int64_t* y,
                     SatCounters& sat) const;
+  void inverse_rows_scalar(const std::int64_t* acc, int chunks, int row0, int row1, int shift, int sum_bits,
+                           std::int64_t* y, SatCounters& sat) const;
 
 private:
   int k_, tw_frac_;
