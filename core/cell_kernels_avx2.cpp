@@ -229,34 +229,33 @@ CIRCA_AVX2 void update_cells_avx2(const CellOperands& o, int u0, int u1, const N
 
 namespace detail {
 
-int activate_cells_vector(const CellOperands& o, int u0, int u1, const Numerics& n, SatCounters& sat) {
-#ifdef CIRCA_CELLS_X86
-  if (!activate_cells_vectorized(o, n)) return u0;
+namespace {
+
+using CellKernel = void (*)(const CellOperands&, int, int, const Numerics&, SatCounters&);
+
+// The vector kernel on the first multiple of eight cells of [u0, u1) when `vectorized`; the first cell left over.
+int run_vector(bool vectorized, CellKernel kernel, const CellOperands& o, int u0, int u1, const Numerics& n,
+               SatCounters& sat) {
+  if (!vectorized || kernel == nullptr) return u0;
   const int u8 = u0 + (u1 - u0) / 8 * 8;
-  if (u8 > u0) activate_cells_avx2(o, u0, u8, n, sat);
+  if (u8 > u0) kernel(o, u0, u8, n, sat);
   return u8;
+}
+
+#ifdef CIRCA_CELLS_X86
+constexpr CellKernel kActivate = &activate_cells_avx2, kUpdate = &update_cells_avx2;
 #else
-  (void)o;
-  (void)u1;
-  (void)n;
-  (void)sat;
-  return u0;
+constexpr CellKernel kActivate = nullptr, kUpdate = nullptr;
 #endif
+
+}  // namespace
+
+int activate_cells_vector(const CellOperands& o, int u0, int u1, const Numerics& n, SatCounters& sat) {
+  return run_vector(activate_cells_vectorized(o, n), kActivate, o, u0, u1, n, sat);
 }
 
 int update_cells_vector(const CellOperands& o, int u0, int u1, const Numerics& n, SatCounters& sat) {
-#ifdef CIRCA_CELLS_X86
-  if (!update_cells_vectorized(o, n)) return u0;
-  const int u8 = u0 + (u1 - u0) / 8 * 8;
-  if (u8 > u0) update_cells_avx2(o, u0, u8, n, sat);
-  return u8;
-#else
-  (void)o;
-  (void)u1;
-  (void)n;
-  (void)sat;
-  return u0;
-#endif
+  return run_vector(update_cells_vectorized(o, n), kUpdate, o, u0, u1, n, sat);
 }
 
 }  // namespace detail
