@@ -201,8 +201,9 @@ def run_epoch(model, split, opt, args, rng, penalty=None, max_steps=None, log=No
 
 
 @torch.no_grad()
-def posteriors(model, split, batch=64):
-    """Log-posteriors per utterance, whole utterances (no truncation), in split order."""
+def posteriors(model, split, batch=64, temp=None):
+    """Log-posteriors per utterance, whole utterances (no truncation), in split order. With temp, also the
+    log-posteriors at that temperature (a pair per utterance)."""
     model.eval()
     out = [None] * len(split.feats)
     order = np.argsort([len(f) for f in split.feats], kind="stable")
@@ -211,22 +212,37 @@ def posteriors(model, split, batch=64):
         x, _ = pad_batch(split, idx)
         logits, _ = model(x)
         logp = torch.log_softmax(logits.double(), dim=-1).numpy()
+        logp_t = torch.log_softmax(logits.double() / temp, dim=-1).numpy() if temp is not None else None
         for b, i in enumerate(idx):
-            out[i] = logp[:len(split.feats[i]), b]
+            n = len(split.feats[i])
+            out[i] = logp[:n, b] if temp is None else (logp[:n, b], logp_t[:n, b])
     return out
 
 
-def evaluate(model, split, sil):
-    """CE per frame, frame accuracy, PER and the per-utterance counts (for a bootstrap)."""
-    logps = posteriors(model, split)
-    ce, counts = 0.0, []
-    for lp, ref in zip(logps, split.labels):
+def evaluate(model, split, sil, teacher=None, kd_weight=0.0, kd_temp=1.0):
+    """CE per frame, frame accuracy, PER and the per-utterance counts (for a bootstrap), and `objective`, what the
+    phase minimises, per frame: the CE, or with a teacher (a TeacherCache of this split at kd_temp) the distillation
+    loss (1 - a) CE + a T^2 KL(teacher_T || model_T) of run_epoch."""
+    logps = posteriors(model, split, temp=kd_temp if teacher is not None else None)
+    ce, kl, counts = 0.0, 0.0, []
+    for i, (lp, ref) in enumerate(zip(logps, split.labels)):
+        if teacher is not None:
+            lp, lp_t = lp
+            tl = teacher.logp[i].double().numpy()
+            kl += float((np.exp(tl) * (tl - lp_t)).sum())
         ce -= lp[np.arange(len(ref)), ref].sum()
         counts.append(per_mod.utterance_counts(lp, ref, sil))
     c = np.asarray(counts)
     frames = c[:, 3].sum()
-    return dict(ce=ce / frames, frame_acc=100.0 * (1 - c[:, 2].sum() / frames), per=per_mod.per_of(counts),
-                counts=counts)
+    objective = ce / frames if teacher is None else \
+        ((1.0 - kd_weight) * ce + kd_weight * kd_temp * kd_temp * kl) / frames
+    return dict(ce=ce / frames, objective=objective, frame_acc=100.0 * (1 - c[:, 2].sum() / frames),
+                per=per_mod.per_of(counts), counts=counts)
+
+
+def objective_note(r, kd):
+    """The distillation objective beside the dev CE in a log line, when it is what newbob judges."""
+    return f" (distillation objective {r['objective']:.4f})" if kd else ""
 
 
 def make_opt(model, lr):
@@ -234,34 +250,44 @@ def make_opt(model, lr):
 
 
 def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=None, teacher=None, resume=None):
-    """At most `epochs` epochs of Adam with newbob (Kaldi's nnet1 schedule): once the dev CE improves by less than
-    args.halve_below (relative), the learning rate halves every epoch, and a worse epoch is rolled back; once halving,
-    an epoch that improves by less than args.stop_below (a rolled-back one improves by nothing) ends the phase
-    early, after at least args.min_epochs epochs (args.stop_below 0: never early).
+    """At most `epochs` epochs of Adam with newbob (Kaldi's nnet1 schedule): once the phase's objective on dev improves
+    by less than args.halve_below (relative), the learning rate halves every epoch, and a worse epoch is rolled back;
+    once halving, an epoch that improves by less than args.stop_below (a rolled-back one improves by nothing) ends
+    the phase early, after at least args.min_epochs epochs (args.stop_below 0: never early). The objective is the
+    one the epochs minimise: the dev CE, or with a teacher the distillation loss on dev (evaluate()), since
+    distilling may raise the CE on the hard labels while it brings the model towards the teacher.
 
     After every epoch `checkpoint(state)` gets what continuing needs: the best weights (which the model holds then),
     the optimizer's moments, the learning rate, the schedule's flags and the batch order's RNG state. Given such a
     state as `resume`, the phase goes on exactly as if it had never stopped (same batches, same arithmetic)."""
     rng = np.random.default_rng(args.seed)
     opt = make_opt(model, lr)
+    kd = {}
     if teacher is not None:
         t0 = time.time()
-        teacher = TeacherCache(teacher, train, getattr(args, "kd_temp", 1.0))
-        log(f"{tag}: the teacher's outputs on the train split, computed once in {time.time() - t0:.0f} s")
+        kd_temp = getattr(args, "kd_temp", 1.0)
+        if dev is not None:
+            kd = dict(teacher=TeacherCache(teacher, dev, kd_temp), kd_weight=getattr(args, "kd_weight", 0.0),
+                      kd_temp=kd_temp)
+        teacher = TeacherCache(teacher, train, kd_temp)
+        log(f"{tag}: the teacher's outputs on the train and dev splits, computed once in {time.time() - t0:.0f} s")
     stop_below, min_epochs = getattr(args, "stop_below", 0.0), getattr(args, "min_epochs", 1)
     if resume is not None:
         model.load_state_dict(resume["state"])
         opt.load_state_dict(resume["opt"])
         lr, halving, best, first = resume["lr"], resume["halving"], resume["best"], resume["epoch"]
         rng.bit_generator.state = resume["rng"]
+        if dev is not None and "objective" not in best:  # a checkpoint from before the objective was kept
+            best = evaluate(model, dev, sil, **kd)
         log(f"{tag} resumed after epoch {first}/{epochs}" + (" (it had stopped early)" if resume["stopped"] else ""))
         if resume["stopped"]:
             return best
     else:
-        best = evaluate(model, dev, sil) if dev is not None else None
+        best = evaluate(model, dev, sil, **kd) if dev is not None else None
         halving, first = False, 0
         if best:
-            log(f"{tag} start: dev CE {best['ce']:.4f}, frame acc {best['frame_acc']:.2f}%, PER {best['per']:.2f}%")
+            log(f"{tag} start: dev CE {best['ce']:.4f}{objective_note(best, kd)}, frame acc {best['frame_acc']:.2f}%, "
+                f"PER {best['per']:.2f}%")
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
     for ep in range(first, epochs):
         t0 = time.time()
@@ -272,10 +298,10 @@ def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=N
             log(msg)
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
         else:
-            r = evaluate(model, dev, sil)
-            gain = (best["ce"] - r["ce"]) / best["ce"]
+            r = evaluate(model, dev, sil, **kd)
+            gain = (best["objective"] - r["objective"]) / best["objective"]
             was_halving = halving
-            if r["ce"] < best["ce"]:
+            if r["objective"] < best["objective"]:
                 if gain < args.halve_below:
                     halving = True
                 best = r
@@ -286,7 +312,7 @@ def train_plain(model, train, dev, sil, args, log, epochs, lr, tag, checkpoint=N
                 halving = True
                 verdict = "; rolled back"
             stopped = stop_below > 0 and was_halving and gain < stop_below and ep + 1 >= min_epochs
-            log(msg + f"; dev CE {r['ce']:.4f}, frame acc {r['frame_acc']:.2f}%, PER {r['per']:.2f}%{verdict}"
+            log(msg + f"; dev CE {r['ce']:.4f}{objective_note(r, kd)}, frame acc {r['frame_acc']:.2f}%, PER {r['per']:.2f}%{verdict}"
                 + (f"; stopped early (gain {gain:+.4f} < {stop_below})" if stopped else ""))
         if halving and not stopped:
             lr *= 0.5

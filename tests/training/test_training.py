@@ -221,6 +221,34 @@ class Distillation(unittest.TestCase):
             student.state_dict().values(), random_model("lstmp", {n: 4 for n in nets.matrix_names(
                 "lstmp", 2, 16)}).state_dict().values())), 1e-3)
 
+    def test_the_dev_objective_of_a_distilled_phase_is_its_loss_on_dev(self):
+        # evaluate() with a teacher gives (1 - a) CE + a T^2 KL per frame, what newbob judges a distilled phase by;
+        # here against the CE and KL computed from the logits (self.kl), with a and T away from 0, 1.
+        split, teacher, student, args = self.setup(labels_seed=1)
+        plain = trainer.evaluate(student, split, 38)
+        self.assertEqual(plain["objective"], plain["ce"])
+        a, T = 0.3, 2.0
+        r = trainer.evaluate(student, split, 38, teacher=trainer.TeacherCache(teacher, split, T), kd_weight=a,
+                             kd_temp=T)
+        kl = self.kl(split, teacher, student, T)
+        self.assertGreater(kl, 0.05)
+        self.assertAlmostEqual(r["ce"], plain["ce"], places=12)
+        self.assertAlmostEqual(r["objective"], (1 - a) * plain["ce"] + a * T * T * kl, places=5)
+
+    def test_newbob_judges_a_distilled_phase_by_its_objective(self):
+        # At weight 1 the labels do not enter the loss: on random labels the dev CE may go either way while the
+        # distance to the teacher falls, and the phase must keep its epochs (no roll-back) as long as it falls.
+        split, teacher, student, args = self.setup(labels_seed=1)
+        for k, v in dict(seed=0, halve_below=0.0, stop_below=0.0, min_epochs=1).items():
+            setattr(args, k, v)
+        lines = []
+        best = trainer.train_plain(student, split, split, 38, args, lines.append, 4, 1e-2, "kd", teacher=teacher)
+        epochs = [line for line in lines if " epoch " in line]
+        self.assertEqual(len(epochs), 4)
+        self.assertTrue(all("distillation objective" in line for line in epochs), epochs)
+        self.assertFalse(any("rolled back" in line for line in epochs), epochs)
+        self.assertAlmostEqual(best["objective"], 4.0 * self.kl(split, teacher, student, 2.0), places=5)
+
     def admm(self, labels_seed, with_teacher):
         """ADMM's W-steps (scripts/train --kd-admm) on a dense student, then the hard projection."""
         split, teacher, _, args = self.setup(labels_seed)
