@@ -137,7 +137,8 @@ json build_report(const RunFacts& f) {
                      {"frame_steps_ms_per_frame", f.frames ? 1e3 * r.host_step_wall / fr : 0.0},
                      {"frame_steps_cpu_ms_per_frame", f.frames ? 1e3 * r.host_step_cpu / fr : 0.0},
                      {"waves", r.waves},
-                     {"decoupled_waves", r.decoupled_waves}};
+                     {"decoupled_waves", r.decoupled_waves},
+                     {"replayed_waves", r.replayed_waves}};
   return j;
 }
 

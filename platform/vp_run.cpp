@@ -142,6 +142,7 @@ void vp_program(vp& top, const HostRuntime& rt, const std::vector<Utterance>& ut
   res.host_step_wall = acc.host_step_wall();
   res.waves = acc.waves();
   res.decoupled_waves = acc.decoupled_waves();
+  res.replayed_waves = acc.replayed_waves();
   res.host_step_cpu = acc.host_step_cpu();
   res.ddr_bytes_read = top.ddr().stats().bytes_read;
   res.ddr_bytes_written = top.ddr().stats().bytes_written;

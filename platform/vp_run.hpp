@@ -70,6 +70,7 @@ struct VpRunResult {
   double sim_seconds = 0;
   double host_step_wall = 0, host_step_cpu = 0;  // host seconds spent in frame steps (accel_controller)
   std::uint64_t waves = 0, decoupled_waves = 0;  // how the frame steps ran (accel_controller::waves)
+  std::uint64_t replayed_waves = 0;              // decoupled waves on the previous step's schedule
   std::vector<UnitReport> units;  // fft, emac, ifft, activation, cell update, dma
   std::vector<BufferReport> buffers;  // input, spectrum, weight, psum, gates, state, output
   std::vector<accel_controller::LayerTotals> layers;

@@ -164,6 +164,8 @@ public:
   // Waves run (all jobs), and how many of them the controller timed itself.
   std::uint64_t waves() const { return waves_; }
   std::uint64_t decoupled_waves() const { return decoupled_waves_; }
+  // Decoupled waves whose schedule was the previous step's same wave, shifted (no tile costed or sorted again).
+  std::uint64_t replayed_waves() const { return replayed_waves_; }
   const AccelParams& params() const { return p_; }
   fft_unit& fft() { return *fft_; }
   emac_array& emac() { return *emac_; }
@@ -268,7 +270,11 @@ private:
   // A wave whose lanes neither fetch weights nor depend on each other, with no timeline: the controller computes when every tile enters and leaves each unit from the units' costs and the queues' depths,
   // waits once for the wave's end, and has each unit compute and book its tiles at their start times.
   bool decouplable(const Phase* a, const Phase* b, bool dependent) const;
-  void run_decoupled(Phase* a, Phase* b, bool dependent);
+  void run_decoupled(Phase* a, Phase* b, bool dependent, std::size_t slot);
+  // The wave's events, tiles and results from its phases' tiles (schedule_lane per lane): returns its end.
+  sc_core::sc_time schedule_wave(Phase* a, Phase* b, bool dependent, const sc_core::sc_time& t0);
+  // Waits for the scheduled wave's end (writing its signals at their times), then runs its work.
+  void run_scheduled(sc_core::sc_time end, std::uint64_t emac_before);
   // Schedules phase p's tiles from t0 (its first tiles' issue; with `ready`, no tile before its time there): returns
   // when its last result is collected.
   sc_core::sc_time schedule_lane(const Phase& p, const sc_core::sc_time& t0, bool first_output,
@@ -283,7 +289,7 @@ private:
     sc_core::sc_time at;       // when it happens
     sc_core::sc_time issued;   // when the lane tile it comes from was issued (a reset drops the later ones)
     datapath_unit* unit;
-    std::uint32_t value;       // index in dtiles_ (execute), or stall cycles
+    std::uint32_t value;       // the tile's index in the wave's DTileSource list (execute), or stall cycles
     std::uint8_t kind;         // 0 execute, 1 stall waiting for input, 2 stall waiting for room
   };
   std::vector<UnitEvent> devents_;
@@ -294,7 +300,48 @@ private:
     std::uint8_t kind;         // 0 busy, 1 stall, 2 tile index
   };
   std::vector<SignalEvent> dsignals_;
-  std::vector<Tile> dtiles_;
+  // A decoupled wave's schedule, kept for the same wave of the next step. Within a job and a set of active streams,
+  // a step's k-th wave has the same tiles as the previous step's k-th wave apart from their frame, sequence number
+  // and which of r's two regions is r' (regions of one size and width, so the same port cycles): the same costs, so
+  // the same schedule shifted to the wave's start, if the units' mid-job flags and the layer's first output match.
+  struct DTileSource {
+    std::uint32_t index;    // in its phase's tiles
+    std::int32_t piece;     // -1: the tile itself, else its piece
+    std::uint8_t phase;     // 0 a, 1 b
+  };
+  struct WaveSchedule {
+    const Phase *a = nullptr, *b = nullptr;
+    bool dependent = false;
+    std::size_t na = 0, nb = 0;    // tiles of a and b
+    std::uint8_t mid_in = 0;       // the units' mid-job flags at the start (bit per unit)
+    bool first_seen_in = false;    // first_output_seen_ at the start
+    std::vector<UnitEvent> events;  // sorted, times from the wave's start
+    std::vector<DTileSource> tiles;
+    std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>> collects;
+    sc_core::sc_time end;
+    std::uint64_t emac_tiles = 0;
+    std::uint8_t mid_out = 0;
+    bool sets_first = false;
+    sc_core::sc_time first_at;
+    bool valid = false;
+  };
+  std::vector<WaveSchedule> wave_cache_;
+  std::size_t wave_slot_ = 0;          // the current wave's index in its step
+  std::vector<Ctx*> cache_ga_, cache_gb_;  // the groups the cached schedules were made for
+  std::uint64_t replayed_waves_ = 0;
+  std::uint8_t mid_bits() const;
+  void set_mid_bits(std::uint8_t m);
+  datapath_unit* unit_at(int i) const;
+  std::vector<DTileSource> dsources_;  // while scheduling: the tile of each execute event
+  // The wave being run: its phases, its kept schedule (times from doff_, the wave's start), a piece's scratch.
+  const Phase *da_ = nullptr, *db_ = nullptr;
+  const std::vector<UnitEvent>* dev_ = &devents_;
+  const std::vector<DTileSource>* dsrc_ = &dsources_;
+  const std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>>* dcol_ = &dcollects_;
+  sc_core::sc_time doff_;
+  Tile dpiece_;
+  // Execute event i's tile: its phase's tile, or the piece of it (valid until the next call).
+  const Tile& dtile(std::uint32_t i);
   std::vector<sc_core::sc_time> dtake0_, dtake1_;
   std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>> dcollects_;  // (collected, issued) per result
   std::size_t dnext_ = 0;

@@ -33,6 +33,9 @@ std::size_t weight_words(const CirculantShape& s) {
 //   input:    per stream, one input frame;  output: per stream, one frame of logits
 int accel_controller::layout_job(const JobDesc& d) {
   for (auto& b : bufs_) b->clear_regions();
+  wave_cache_.clear();  // schedules kept from the last job's steps
+  cache_ga_.clear();
+  cache_gb_.clear();
   const Arch arch = d.arch;
   const std::size_t S = d.streams.size() + 1;
   const std::uint32_t wb = static_cast<std::uint32_t>(word_bytes(num_.weight));

@@ -260,9 +260,10 @@ void accel_controller::run_wave(Phase* a, Phase* b, bool dependent) {
       if (p->before) p->before();
     }
   ++waves_;
+  const std::size_t slot = wave_slot_++;
   if (decouplable(a, b, dependent)) {
     ++decoupled_waves_;
-    run_decoupled(a, b, dependent);
+    run_decoupled(a, b, dependent, slot);
     for (Phase* p : {a, b})
       if (p) {
         hook(*p, true);
@@ -427,6 +428,13 @@ int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
   gb_.assign(active_.begin() + static_cast<std::ptrdiff_t>(half), active_.end());
   const std::size_t na = build_phases(d, ga_, f, pa_);
   const std::size_t nb = build_phases(d, gb_, f, pb_);
+  // Other streams, other phases: the decoupled waves' kept schedules no longer apply.
+  if (ga_ != cache_ga_ || gb_ != cache_gb_) {
+    wave_cache_.clear();
+    cache_ga_ = ga_;
+    cache_gb_ = gb_;
+  }
+  wave_slot_ = 0;
   phase_err_ = 0;
   sc_time mark = sc_time_stamp();
   std::uint64_t rd_mark = cnt_.ddr_rd;
