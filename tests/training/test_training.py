@@ -505,19 +505,23 @@ class MakeDefault(unittest.TestCase):
 
 
 class BundledUtterances(unittest.TestCase):
-    """make-default's rule for the bundled utterances: one per test speaker, the speaker's utterance of median
-    length (the lower median, ties by key), in scp order; it reads speakers and lengths only."""
+    """make-default's rule for the bundled utterances: one per test speaker, spread over lengths (the i-th of n
+    speakers by name gives its utterance at length quantile (i + 1/2) / n, ties by key), in scp order; it reads
+    speakers and lengths only."""
 
-    def test_one_per_speaker_at_its_median_length(self):
+    def test_one_per_speaker_spread_over_lengths(self):
         import importlib.machinery
         import importlib.util
         loader = importlib.machinery.SourceFileLoader("make_default", os.path.join(ROOT, "scripts", "make-default"))
         spec = importlib.util.spec_from_loader("make_default", loader)
         md = importlib.util.module_from_spec(spec)
         loader.exec_module(md)
-        # Speaker a: lengths 5, 3, 9, 7 -> sorted 3 5 7 9, lower median 5 (a_0). Speaker b: 4, 4, 2 -> 2 4 4, the
-        # median 4 twice: the first key (b_0). Speaker c: one utterance.
-        lengths = {"a_0": 5, "a_1": 3, "b_0": 4, "a_2": 9, "c_0": 6, "b_1": 4, "a_3": 7, "b_2": 2}
+        # Three speakers: a is the first (quantile 1/6), b the second (1/2), c the third (5/6). Speaker a: lengths
+        # 5, 3, 9, 7 -> sorted 3 5 7 9, position floor(4 / 6) = 0: 3 (a_1). Speaker b: 4, 4, 2, 4 -> 2 4 4 4
+        # (b_0, b_1, b_3 by key), position floor(3 * 4 / 6) = 2: b_1. Speaker c: 6, 1 -> 1 6, position
+        # floor(5 * 2 / 6) = 1: 6 (c_0).
+        lengths = {"a_0": 5, "a_1": 3, "b_0": 4, "a_2": 9, "c_0": 6, "b_1": 4, "a_3": 7, "b_2": 2, "c_1": 1,
+                   "b_3": 4}
         with tempfile.TemporaryDirectory() as corpus:
             with open(os.path.join(corpus, "test.scp"), "w") as f:
                 f.writelines(f"{k} test.ark:{i}\n" for i, k in enumerate(lengths))
@@ -526,7 +530,7 @@ class BundledUtterances(unittest.TestCase):
             with open(os.path.join(corpus, "test.ali"), "w") as f:
                 f.writelines(f"{k} " + " ".join(["sil"] * n) + "\n" for k, n in lengths.items())
             picked = [list(lengths)[i] for i in md.pick_utterances(corpus)]
-        self.assertEqual(picked, ["a_0", "b_0", "c_0"])
+        self.assertEqual(picked, ["a_1", "c_0", "b_1"])
 
 
 class Export(unittest.TestCase):
