@@ -318,6 +318,8 @@ private:
     std::vector<UnitEvent> events;  // sorted, times from the wave's start
     std::vector<DTileSource> tiles;
     std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>> collects;
+    std::vector<SignalEvent> signals;  // with a waveform: the signal writes, sorted, times from the start
+    bool traced = false;
     sc_core::sc_time end;
     std::uint64_t emac_tiles = 0;
     std::uint8_t mid_out = 0;
@@ -338,6 +340,7 @@ private:
   const std::vector<UnitEvent>* dev_ = &devents_;
   const std::vector<DTileSource>* dsrc_ = &dsources_;
   const std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>>* dcol_ = &dcollects_;
+  const std::vector<SignalEvent>* dsig_ = &dsignals_;
   sc_core::sc_time doff_;
   Tile dpiece_;
   // Execute event i's tile: its phase's tile, or the piece of it (valid until the next call).

@@ -74,14 +74,15 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
   auto event = [&](const sc_time& at, const sc_time& issued, datapath_unit* u, std::uint8_t kind, std::uint64_t v) {
     devents_.push_back({at, issued, u, static_cast<std::uint32_t>(v), kind});
   };
-  // With a waveform, the writes a unit's process makes (run, take, give, elapse): kind 0 busy, 1 stall, 2 tile index.
+  // With a waveform, the writes a unit's process makes (run, take, give, elapse): kind 0 busy, 1 stall, 2 tile index
+  // (the value: the tile's index in dsources_, whose sequence number is written: a kept schedule serves later steps).
   auto signal = [&](const sc_time& at, const sc_time& issued, datapath_unit* u, std::uint8_t kind, std::uint32_t v) {
     if (trace_) dsignals_.push_back({at, issued, u, v, kind});
   };
   // A tile's busy span from `take`: high, then low for its last cycle (elapse()).
   auto busy = [&](const sc_time& take, const sc_time& last_cycle, const sc_time& issued, datapath_unit* u,
-                  const Tile& t) {
-    signal(take, issued, u, 2, t.seq);
+                  std::uint32_t src) {
+    signal(take, issued, u, 2, src);
     signal(take, issued, u, 0, 1);
     signal(last_cycle, issued, u, 0, 0);
   };
@@ -105,9 +106,10 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
     return take;
   };
   // A tile's cycles, and with a waveform its busy span (a traced tile takes at least one cycle, as elapse() has it).
-  auto span = [&](datapath_unit* u, const sc_time& take, const TileCost& c, const sc_time& issued, const Tile& t) {
+  // The tile is the last one taken (dsources_'s last).
+  auto span = [&](datapath_unit* u, const sc_time& take, const TileCost& c, const sc_time& issued) {
     const std::uint64_t cycles = trace_ ? std::max<std::uint64_t>(c.total(), 1) : c.total();
-    busy(take, take + u->clock().cycles(cycles - 1), issued, u, t);
+    busy(take, take + u->clock().cycles(cycles - 1), issued, u, static_cast<std::uint32_t>(dsources_.size() - 1));
     return take + u->clock().cycles(cycles);
   };
   auto collect = [&](const sc_time& at, const sc_time& issued) {
@@ -133,7 +135,7 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
     }
     TileCost c;
     const sc_time take = take_item(u1, free1, at, t, issued, dtake1_, c, index, piece);
-    free1 = c.timed ? span(u1, take, c, issued, t) : take;
+    free1 = c.timed ? span(u1, take, c, issued) : take;
     collect(free1, issued);
     return at;
   };
@@ -144,14 +146,15 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
     if (p.q == 1) ++emac_issued_;
     TileCost c;
     sc_time at = take_item(u0, free0, issued, t, issued, dtake0_, c, j, -1);
+    const auto src0 = static_cast<std::uint32_t>(dsources_.size() - 1);
     if (!c.pieces) {
-      if (c.timed) at = span(u0, at, c, issued, t);
+      if (c.timed) at = span(u0, at, c, issued);
       at = hand_on(at, t, issued, j, -1);
     } else {
       const sc_time take = at;
       for (std::uint64_t i = 0; i < c.passes; ++i) {
         at += c0.cycles(c.piece_cycles(i));
-        if (i + 1 == c.passes) busy(take, at - c0.cycles(1), issued, u0, t);
+        if (i + 1 == c.passes) busy(take, at - c0.cycles(1), issued, u0, src0);
         at = hand_on(at, u0->piece(t, i), issued, j, static_cast<std::int32_t>(i));
       }
     }
@@ -212,16 +215,13 @@ void accel_controller::run_decoupled(Phase* a, Phase* b, bool dependent, std::si
   const std::size_t na = a ? a->tiles.size() : 0, nb = b ? b->tiles.size() : 0;
   const std::uint8_t mid_in = mid_bits();
   const bool first_seen_in = first_output_seen_;
-  // With a waveform the wave also writes the units' signals, which the kept schedules leave out.
-  const bool cacheable = !trace_;
   if (wave_cache_.size() <= slot) wave_cache_.resize(slot + 1);
   WaveSchedule& ws = wave_cache_[slot];
-  const bool replay = cacheable && ws.valid && ws.a == a && ws.b == b && ws.dependent == dependent && ws.na == na &&
-                      ws.nb == nb && ws.mid_in == mid_in && ws.first_seen_in == first_seen_in;
+  const bool replay = ws.valid && ws.a == a && ws.b == b && ws.dependent == dependent && ws.na == na && ws.nb == nb &&
+                      ws.mid_in == mid_in && ws.first_seen_in == first_seen_in && ws.traced == trace_;
   sc_time end;
   if (replay) {
     ++replayed_waves_;
-    dsignals_.clear();
     emac_issued_ += ws.emac_tiles;
     set_mid_bits(ws.mid_out);
     if (ws.sets_first) {
@@ -249,6 +249,10 @@ void accel_controller::run_decoupled(Phase* a, Phase* b, bool dependent, std::si
       at -= t0;
       issued -= t0;
     }
+    for (SignalEvent& e : dsignals_) {
+      e.at -= t0;
+      e.issued -= t0;
+    }
     ws.a = a;
     ws.b = b;
     ws.dependent = dependent;
@@ -259,16 +263,19 @@ void accel_controller::run_decoupled(Phase* a, Phase* b, bool dependent, std::si
     ws.events.swap(devents_);
     ws.tiles.swap(dsources_);
     ws.collects.swap(dcollects_);
+    ws.signals.swap(dsignals_);
+    ws.traced = trace_;
     ws.end = last - t0;
     ws.emac_tiles = emac_issued_ - emac_before;
     ws.mid_out = mid_bits();
     ws.sets_first = !first_seen_in && first_output_seen_;
     ws.first_at = ws.sets_first ? first_output_at_ - t0 : sc_core::SC_ZERO_TIME;
-    ws.valid = cacheable;
+    ws.valid = true;
   }
   dev_ = &ws.events;
   dsrc_ = &ws.tiles;
   dcol_ = &ws.collects;
+  dsig_ = &ws.signals;
   doff_ = t0;
   end = t0 + ws.end;
   decoupled_ = true;
@@ -318,10 +325,11 @@ void accel_controller::run_scheduled(sc_time end, std::uint64_t emac_before) {
   // Wait for the wave's end; with a waveform, from one signal change to the next, writing them at their times (the
   // waveform records each signal's last value of a time step, as it does for the units' processes).
   std::size_t i = 0;
-  const std::size_t n = dsignals_.size();
+  const std::vector<SignalEvent>& sig = *dsig_;
+  const std::size_t n = sig.size();
   for (;;) {
-    while (i < n && dsignals_[i].issued > dcut_) ++i;
-    const sc_time target = i < n ? dsignals_[i].at : end;
+    while (i < n && sig[i].issued + doff_ > dcut_) ++i;
+    const sc_time target = i < n ? sig[i].at + doff_ : end;
     if (target > sc_time_stamp()) {
       wait(target - sc_time_stamp(), reset_ev_);
       if (sc_time_stamp() < target) {  // woken by a reset
@@ -330,15 +338,15 @@ void accel_controller::run_scheduled(sc_time end, std::uint64_t emac_before) {
       }
     }
     if (i >= n) break;
-    for (; i < n && dsignals_[i].at == target; ++i) {
-      const SignalEvent& e = dsignals_[i];
-      if (e.issued > dcut_) continue;
+    for (; i < n && sig[i].at + doff_ == target; ++i) {
+      const SignalEvent& e = sig[i];
+      if (e.issued + doff_ > dcut_) continue;
       if (e.kind == 0)
         e.unit->busy.write(e.value != 0);
       else if (e.kind == 1)
         e.unit->stall.write(e.value != 0);
       else
-        e.unit->tile_index.write(e.value);
+        e.unit->tile_index.write(dtile(e.value).seq);
     }
   }
   materialize(sc_core::sc_max_time());
