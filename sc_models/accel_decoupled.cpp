@@ -219,7 +219,6 @@ void accel_controller::run_decoupled(Phase* a, Phase* b, bool dependent, std::si
   WaveSchedule& ws = wave_cache_[slot];
   const bool replay = ws.valid && ws.a == a && ws.b == b && ws.dependent == dependent && ws.na == na && ws.nb == nb &&
                       ws.mid_in == mid_in && ws.first_seen_in == first_seen_in && ws.traced == trace_;
-  sc_time end;
   if (replay) {
     ++replayed_waves_;
     emac_issued_ += ws.emac_tiles;
@@ -277,9 +276,8 @@ void accel_controller::run_decoupled(Phase* a, Phase* b, bool dependent, std::si
   dcol_ = &ws.collects;
   dsig_ = &ws.signals;
   doff_ = t0;
-  end = t0 + ws.end;
   decoupled_ = true;
-  run_scheduled(end, emac_before);
+  run_scheduled(t0 + ws.end, emac_before);
   decoupled_ = false;
 }
 
