@@ -12,6 +12,7 @@
 // times itself), accel_weights.cpp (weight streaming).
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <systemc>
@@ -253,6 +254,11 @@ private:
   int run_step(const JobDesc& d, std::uint32_t t);
   // The phases of one group's step into ph (reusing its elements); how many.
   std::size_t build_phases(const JobDesc& d, const std::vector<Ctx*>& g, int f, std::vector<Phase>& ph);
+  // The last step's phases of both groups, for the same streams, made the phases of frame f: the same tiles but for
+  // their frame, sequence numbers and the r regions, which swap roles every frame (docs/architecture.md, "Kept
+  // schedules"). False, changing nothing, when the phases were not built for these streams or the roles did not swap.
+  bool renew_phases(int f);
+  void keep_phases(std::size_t na, std::size_t nb);
   Phase& next_phase(std::vector<Phase>& ph);
   void matvec_phases(const std::vector<Ctx*>& g, std::size_t l, Mv which, int f, std::vector<Phase>& ph);
   Tile matvec_tile(const Ctx& c, std::size_t l, Mv which, int f) const;
@@ -326,7 +332,20 @@ private:
     bool sets_first = false;
     sc_core::sc_time first_at;
     bool valid = false;
+    // What the wave's bookkeeping (its tiles' booking and stalls) added to the five units' statistics and to the
+    // buffers', measured the first time the wave was materialized whole; a replay materialized whole only computes
+    // its tiles and adds these.
+    bool booked = false;
+    std::array<UnitStats, 5> unit_booking;
+    std::array<OnchipBufferStats, kBuffers> buffer_booking;
   };
+  // The phases kept for renew_phases: how many per group, each active stream's layers' r roles (cur) when they
+  // were made, and for each state region that is an r, the region it swaps roles with (else -1).
+  bool phases_kept_ = false;
+  std::size_t kept_na_ = 0, kept_nb_ = 0;
+  std::vector<int> kept_cur_;
+  std::vector<std::int16_t> r_swap_;
+  int step_frame_ = 0;  // the frame of the step being run (the logits' address)
   std::vector<WaveSchedule> wave_cache_;
   std::size_t wave_slot_ = 0;          // the current wave's index in its step
   std::vector<Ctx*> cache_ga_, cache_gb_;  // the groups the cached schedules were made for
@@ -337,6 +356,7 @@ private:
   std::vector<DTileSource> dsources_;  // while scheduling: the tile of each execute event
   // The wave being run: its phases, its kept schedule (times from doff_, the wave's start), a piece's scratch.
   const Phase *da_ = nullptr, *db_ = nullptr;
+  WaveSchedule* dws_ = nullptr;
   const std::vector<UnitEvent>* dev_ = &devents_;
   const std::vector<DTileSource>* dsrc_ = &dsources_;
   const std::vector<std::pair<sc_core::sc_time, sc_core::sc_time>>* dcol_ = &dcollects_;

@@ -165,6 +165,24 @@ sc_time accel_controller::schedule_lane(const Phase& p, const sc_time& t0, bool 
 
 void accel_controller::materialize(const sc_time& before) {
   const std::vector<UnitEvent>& ev = *dev_;
+  // The whole wave at once (no counter read in its middle, no reset): its bookkeeping is the same sums every time
+  // it runs, so it is measured the first time and added in one step after that; only the tiles are computed.
+  const bool whole = dnext_ == 0 && before == sc_core::sc_max_time() && dcut_ == sc_core::sc_max_time();
+  WaveSchedule& ws = *dws_;
+  if (whole && ws.booked) {
+    for (const UnitEvent& e : ev)
+      if (e.kind == 0) e.unit->compute_only(dtile(e.value));
+    for (std::size_t i = 0; i < 5; ++i) unit_at(static_cast<int>(i))->add_booking(ws.unit_booking[i]);
+    for (std::size_t b = 0; b < kBuffers; ++b) bufs_[b]->add_stats(ws.buffer_booking[b]);
+    dnext_ = ev.size();
+    return;
+  }
+  std::array<UnitStats, 5> units_before;
+  std::array<OnchipBufferStats, kBuffers> buffers_before;
+  if (whole) {
+    for (std::size_t i = 0; i < 5; ++i) units_before[i] = unit_at(static_cast<int>(i))->stats();
+    for (std::size_t b = 0; b < kBuffers; ++b) buffers_before[b] = bufs_[b]->stats();
+  }
   for (; dnext_ < ev.size() && ev[dnext_].at + doff_ < before; ++dnext_) {
     const UnitEvent& e = ev[dnext_];
     if (e.issued + doff_ > dcut_) continue;
@@ -172,6 +190,12 @@ void accel_controller::materialize(const sc_time& before) {
       e.unit->execute(dtile(e.value), e.at + doff_);
     else
       e.unit->add_stall(e.kind == 1 ? e.value : 0, e.kind == 2 ? e.value : 0);
+  }
+  if (whole) {
+    for (std::size_t i = 0; i < 5; ++i)
+      ws.unit_booking[i] = unit_at(static_cast<int>(i))->booking_since(units_before[i]);
+    for (std::size_t b = 0; b < kBuffers; ++b) ws.buffer_booking[b] = stats_since(bufs_[b]->stats(), buffers_before[b]);
+    ws.booked = true;
   }
 }
 
@@ -270,7 +294,9 @@ void accel_controller::run_decoupled(Phase* a, Phase* b, bool dependent, std::si
     ws.sets_first = !first_seen_in && first_output_seen_;
     ws.first_at = ws.sets_first ? first_output_at_ - t0 : sc_core::SC_ZERO_TIME;
     ws.valid = true;
+    ws.booked = false;
   }
+  dws_ = &ws;
   dev_ = &ws.events;
   dsrc_ = &ws.tiles;
   dcol_ = &ws.collects;

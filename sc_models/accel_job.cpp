@@ -33,7 +33,8 @@ std::size_t weight_words(const CirculantShape& s) {
 //   input:    per stream, one input frame;  output: per stream, one frame of logits
 int accel_controller::layout_job(const JobDesc& d) {
   for (auto& b : bufs_) b->clear_regions();
-  wave_cache_.clear();  // schedules kept from the last job's steps
+  wave_cache_.clear();  // schedules and phases kept from the last job's steps
+  phases_kept_ = false;
   cache_ga_.clear();
   cache_gb_.clear();
   const Arch arch = d.arch;

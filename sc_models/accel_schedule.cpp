@@ -214,18 +214,60 @@ std::size_t accel_controller::build_phases(const JobDesc& d, const std::vector<C
   ph[used_phases_ - 1].layer_output = true;
   const std::size_t aw = word_bytes(num_.act);
   const std::uint64_t fout = static_cast<std::uint64_t>(d.classes) * aw;
-  ph[used_phases_ - 1].after = [this, &g, f, fout, aw] {
+  ph[used_phases_ - 1].after = [this, &g, fout, aw] {
     // The logits leave the output buffer for DDR.
     for (Ctx* c : g) {
       const std::size_t n = buffer(Buf::output).region(c->logits.region).count;
       buffer(Buf::output).access(c->logits.region, n, false);
       io_ = pack_words(bset_.values<std::int32_t>(c->logits), n, aw);
-      if (!phase_err_ && mem_write(c->output + static_cast<std::uint64_t>(f) * fout, io_.data(), io_.size()))
+      const std::uint64_t at = c->output + static_cast<std::uint64_t>(step_frame_) * fout;
+      if (!phase_err_ && mem_write(at, io_.data(), io_.size()))
         phase_err_ = CIRCA_ERR_BUS;
       cnt_.ddr_wr += io_.size();
     }
   };
   return used_phases_;
+}
+
+void accel_controller::keep_phases(std::size_t na, std::size_t nb) {
+  kept_na_ = na;
+  kept_nb_ = nb;
+  kept_cur_.clear();
+  r_swap_.assign(buffer(Buf::state).regions(), -1);
+  for (Ctx* c : active_)
+    for (const StreamLayer& L : c->layers) {
+      kept_cur_.push_back(L.cur);
+      r_swap_[static_cast<std::size_t>(L.r[0].region)] = L.r[1].region;
+      r_swap_[static_cast<std::size_t>(L.r[1].region)] = L.r[0].region;
+    }
+  phases_kept_ = true;
+}
+
+bool accel_controller::renew_phases(int f) {
+  if (!phases_kept_) return false;
+  // A completed step swaps every layer's r roles once; anything else (a step cut short) builds afresh.
+  std::size_t i = 0;
+  for (Ctx* c : active_)
+    for (const StreamLayer& L : c->layers)
+      if (L.cur == kept_cur_[i++]) return false;
+  i = 0;
+  for (Ctx* c : active_)
+    for (const StreamLayer& L : c->layers) kept_cur_[i++] = L.cur;
+  // In the order build_phases numbers the tiles: group A's phases, then B's, each tile by tile.
+  for (auto [ph, n] : {std::pair{&pa_, kept_na_}, std::pair{&pb_, kept_nb_}})
+    for (std::size_t k = 0; k < n; ++k) {
+      Phase& p = (*ph)[k];
+      p.frame = f;
+      for (Tile& t : p.tiles) {
+        t.frame = f;
+        t.seq = seq_++;
+        for (BufRef& r : t.op)
+          if (r.buf == Buf::state && r.region >= 0 && r_swap_[static_cast<std::size_t>(r.region)] >= 0)
+            r.region = r_swap_[static_cast<std::size_t>(r.region)];
+        if (p.mat != nullptr) t.op[kWeights] = p.mat->w;  // streamed weights: their slot is set when fetched
+      }
+    }
+  return true;
 }
 
 const sc_core::sc_event_or_list& accel_controller::wave_event(unsigned fetch_chains) {
@@ -426,14 +468,20 @@ int accel_controller::run_step(const JobDesc& d, std::uint32_t t) {
   const std::size_t half = (active_.size() + 1) / 2;
   ga_.assign(active_.begin(), active_.begin() + static_cast<std::ptrdiff_t>(half));
   gb_.assign(active_.begin() + static_cast<std::ptrdiff_t>(half), active_.end());
-  const std::size_t na = build_phases(d, ga_, f, pa_);
-  const std::size_t nb = build_phases(d, gb_, f, pb_);
-  // Other streams, other phases: the decoupled waves' kept schedules no longer apply.
+  step_frame_ = f;
+  // Other streams, other phases: the kept phases and the decoupled waves' kept schedules no longer apply.
   if (ga_ != cache_ga_ || gb_ != cache_gb_) {
     wave_cache_.clear();
+    phases_kept_ = false;
     cache_ga_ = ga_;
     cache_gb_ = gb_;
   }
+  // --lockstep, the reference the tests compare with, builds every step's phases afresh.
+  if (lockstep_ || !renew_phases(f)) {
+    const std::size_t built_a = build_phases(d, ga_, f, pa_);  // A's tiles numbered first
+    keep_phases(built_a, build_phases(d, gb_, f, pb_));
+  }
+  const std::size_t na = kept_na_, nb = kept_nb_;
   wave_slot_ = 0;
   phase_err_ = 0;
   sc_time mark = sc_time_stamp();

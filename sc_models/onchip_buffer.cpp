@@ -133,6 +133,26 @@ std::uint64_t onchip_buffer::value_cycles(int r, std::uint64_t count) const {
   return ceil_div(ceil_div(ceil_div(count * v.bits, 8), p_.word_bytes), p_.ports);
 }
 
+OnchipBufferStats stats_since(const OnchipBufferStats& a, const OnchipBufferStats& b) {
+  OnchipBufferStats d;
+  d.reads = a.reads - b.reads;
+  d.writes = a.writes - b.writes;
+  d.bytes_read = a.bytes_read - b.bytes_read;
+  d.bytes_written = a.bytes_written - b.bytes_written;
+  d.cycles = a.cycles - b.cycles;
+  d.errors = a.errors - b.errors;
+  return d;
+}
+
+void onchip_buffer::add_stats(const OnchipBufferStats& d) {
+  stats_.reads += d.reads;
+  stats_.writes += d.writes;
+  stats_.bytes_read += d.bytes_read;
+  stats_.bytes_written += d.bytes_written;
+  stats_.cycles += d.cycles;
+  stats_.errors += d.errors;
+}
+
 std::uint64_t onchip_buffer::access(int r, std::uint64_t count, bool write) {
   // Called for every operand of every tile: no division unless the ports can bind.
   const std::uint64_t bytes = (count * regions_[static_cast<std::size_t>(r)].bits + 7) >> 3;

@@ -61,6 +61,9 @@ struct OnchipBufferStats {
   std::uint64_t errors = 0;  // rejected accesses (out of region, or no data pointer)
 };
 
+// Field by field a - b: what the accesses between two readings added.
+OnchipBufferStats stats_since(const OnchipBufferStats& a, const OnchipBufferStats& b);
+
 // One value region (see reserve()).
 struct ValueRegion {
   std::string what;
@@ -118,6 +121,8 @@ public:
 
   const OnchipBufferParams& params() const { return p_; }
   const OnchipBufferStats& stats() const { return stats_; }
+  // A kept wave's accesses in one step (sc_models/accel_decoupled.cpp): what they added, added again.
+  void add_stats(const OnchipBufferStats& d);
   std::uint64_t half_bytes() const { return p_.capacity_bytes / 2; }
 
 private:

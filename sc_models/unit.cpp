@@ -71,6 +71,40 @@ std::uint64_t unit_base::book(const Tile& t, const TileCost& c, const sc_time& s
   return cycles;
 }
 
+UnitStats unit_base::booking_since(const UnitStats& b) const {
+  UnitStats d;
+  d.tiles = stats_.tiles - b.tiles;
+  d.busy_cycles = stats_.busy_cycles - b.busy_cycles;
+  d.stall_in_cycles = stats_.stall_in_cycles - b.stall_in_cycles;
+  d.stall_out_cycles = stats_.stall_out_cycles - b.stall_out_cycles;
+  d.port_cycles = stats_.port_cycles - b.port_cycles;
+  d.ops = stats_.ops - b.ops;
+  d.busy_by_layer = stats_.busy_by_layer;
+  d.tiles_by_layer = stats_.tiles_by_layer;
+  for (std::size_t l = 0; l < b.busy_by_layer.size(); ++l) {
+    d.busy_by_layer[l] -= b.busy_by_layer[l];
+    d.tiles_by_layer[l] -= b.tiles_by_layer[l];
+  }
+  return d;
+}
+
+void unit_base::add_booking(const UnitStats& d) {
+  stats_.tiles += d.tiles;
+  stats_.busy_cycles += d.busy_cycles;
+  stats_.stall_in_cycles += d.stall_in_cycles;
+  stats_.stall_out_cycles += d.stall_out_cycles;
+  stats_.port_cycles += d.port_cycles;
+  stats_.ops += d.ops;
+  if (stats_.busy_by_layer.size() < d.busy_by_layer.size()) {
+    stats_.busy_by_layer.resize(d.busy_by_layer.size(), 0);
+    stats_.tiles_by_layer.resize(d.tiles_by_layer.size(), 0);
+  }
+  for (std::size_t l = 0; l < d.busy_by_layer.size(); ++l) {
+    stats_.busy_by_layer[l] += d.busy_by_layer[l];
+    stats_.tiles_by_layer[l] += d.tiles_by_layer[l];
+  }
+}
+
 datapath_unit::datapath_unit(sc_core::sc_module_name name, const ClockParams& clk)
     : unit_base(name, clk), in("in"), out("out") {
   SC_THREAD(run);

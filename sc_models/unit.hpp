@@ -136,6 +136,10 @@ public:
 
   const UnitStats& stats() const { return stats_; }
   const ClockParams& clock() const { return clk_; }
+  // A kept wave's bookkeeping in one step (sc_models/accel_decoupled.cpp): what its tiles' booking and stalls added
+  // to the statistics since `before` (all but the saturations, which computing counts), and adding it again.
+  UnitStats booking_since(const UnitStats& before) const;
+  void add_booking(const UnitStats& d);
   // The buffers the unit's tiles name.
   void bind_buffers(const buffer_set& b) { bufs_ = b; }
   // Called when the unit has computed a tile (its results are in its output buffer), before the tile's time
@@ -188,6 +192,11 @@ public:
     const TileCost c = tally(t, true);
     book(t, c, start);
     return c;
+  }
+  // execute() without the booking, for a kept wave whose bookkeeping is added in one step (add_booking).
+  void compute_only(const Tile& t) {
+    compute(t);
+    if (done_hook_) done_hook_(t);
   }
   // Piece i of a tile in pass mode, as it leaves the unit.
   virtual Tile piece(const Tile& t, std::uint64_t /*i*/) const { return t; }
